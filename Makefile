@@ -1,0 +1,65 @@
+# The map of every command a developer needs. `make run` and `make test` work on a
+# fresh machine: they create the virtual environment and install what they need.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+
+.PHONY: help run test lint types unit e2e check migrate clean
+
+help: ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+# --- Environments: rebuilt only when a requirements file changes -----------------
+$(VENV)/.runtime: requirements.txt
+	@test -x $(PY) || { python=$$(scripts/find-python) && echo "Creating $(VENV) with $$python" && $$python -m venv $(VENV); }
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+var:
+	@mkdir -p var
+
+migrate: $(VENV)/.runtime var ## Apply database migrations
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py collectstatic --noinput -v 0
+
+# --- The two commands --------------------------------------------------------------
+run: migrate ## Run the whole stack here: Redis, gunicorn :1337, a worker, Flower :5555
+	@[ -n "$${REDIS_URL:-}" ] || scripts/ensure-redis
+	scripts/run-stack
+
+test: lint types unit-and-e2e ## Everything: lint, types, unit + integration + e2e tests
+
+lint: $(VENV)/.dev ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: $(VENV)/.dev ## mypy with django-stubs
+	$(BIN)/mypy
+
+.PHONY: unit-and-e2e
+unit-and-e2e: $(VENV)/.dev var
+	scripts/ensure-redis
+	scripts/ensure-chromium $(PY)
+	$(BIN)/pytest
+
+unit: $(VENV)/.dev ## Unit tests only (no services)
+	$(BIN)/pytest tests/unit
+
+e2e: $(VENV)/.dev var ## The Playwright suite only
+	scripts/ensure-redis
+	scripts/ensure-chromium $(PY)
+	$(BIN)/pytest e2e
+
+format: $(VENV)/.dev ## Format the code with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean: ## Remove the virtual environment and local data
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

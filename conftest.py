@@ -1,0 +1,208 @@
+"""Session fixtures shared by tests/ and e2e/: the real stack, started once.
+
+Redis, a Celery worker (prefork) and gunicorn run as separate processes on free
+loopback ports with a private SQLite database, exactly as `make run` runs them,
+and are stopped (whole process groups) when the session ends.
+"""
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+# Short tasks take 4 s, long ones 12 s: long enough to watch a progress bar move
+# at one refresh a second, short enough to keep the suite quick.
+TIME_SCALE = "0.4"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(
+    condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.05
+) -> Any:
+    """Poll `condition` until it returns something truthy, or fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+@dataclass
+class Service:
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    log_file: IO[bytes]
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 10) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        # Children (prefork pool, gunicorn workers) share the group; make sure.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.log_file.close()
+
+
+@dataclass
+class Stack:
+    """The running stack: its URL, its environment, and its processes' logs."""
+
+    url: str
+    env: dict[str, str]
+    directory: Path
+    services: dict[str, Service] = field(default_factory=dict)
+
+    def start(
+        self, name: str, *command: str, env: dict[str, str] | None = None
+    ) -> Service:
+        log_path = self.directory / f"{name}.log"
+        log_file = log_path.open("ab")
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env or self.env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        service = Service(name, process, log_path, log_file)
+        self.services[name] = service
+        return service
+
+    def manage(self, *args: str) -> None:
+        subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True
+        )
+
+    def database(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.directory / "db.sqlite3")
+
+    def active_task_count(self) -> int:
+        with self.database() as db:
+            row = db.execute(
+                "SELECT count(*) FROM tasks_taskrecord "
+                "WHERE status IN ('PENDING', 'STARTED', 'RETRY')"
+            ).fetchone()
+        return int(row[0])
+
+    def wait_until_idle(self, timeout: float = 60) -> None:
+        wait_for(lambda: self.active_task_count() == 0, timeout, "no active task")
+
+    def stop(self) -> None:
+        for service in reversed(list(self.services.values())):
+            service.stop()
+
+
+def start_redis(stack: Stack, port: int) -> Service:
+    redis = stack.start(
+        "redis",
+        shutil.which("redis-server") or "redis-server",
+        "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+        "--dir", str(stack.directory),
+    )  # fmt: skip
+
+    def answers() -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    wait_for(answers, 20, "redis-server to answer PING")
+    return redis
+
+
+def start_worker(stack: Stack, name: str = "worker") -> Service:
+    worker = stack.start(
+        name,
+        str(BIN / "celery"), "-A", "webapp", "worker", "--loglevel=INFO",
+        "--concurrency=2", f"--hostname={name}@%h",
+        "--without-gossip", "--without-mingle",
+    )  # fmt: skip
+    wait_for(lambda: " ready." in worker.log(), 60, f"celery {name} to be ready")
+    return worker
+
+
+def start_web(stack: Stack, port: int, env: dict[str, str] | None = None) -> Service:
+    name = "web" if env is None else f"web-{port}"
+    web = stack.start(
+        name,
+        str(BIN / "gunicorn"), "--config", "gunicorn.conf.py",
+        "--bind", f"127.0.0.1:{port}", "--workers", "2", "webapp.wsgi",
+        env=env,
+    )  # fmt: skip
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+        except httpx.TransportError:
+            return False
+
+    wait_for(healthy, 60, f"gunicorn on port {port} to answer /healthz")
+    return web
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    directory = tmp_path_factory.mktemp("stack")
+    redis_port, web_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{directory / 'db.sqlite3'}",
+        "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "STATIC_ROOT": str(directory / "static"),
+        "TASK_TIME_SCALE": TIME_SCALE,
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "GUNICORN_ACCESSLOG": "-",
+        "PYTHONUNBUFFERED": "1",
+    }
+    stack = Stack(url=f"http://127.0.0.1:{web_port}", env=env, directory=directory)
+    try:
+        start_redis(stack, redis_port)
+        stack.manage("migrate", "--noinput", "-v", "0")
+        stack.manage("collectstatic", "--noinput", "-v", "0")
+        start_worker(stack)
+        start_web(stack, web_port)
+        yield stack
+    finally:
+        stack.stop()
+
+
+SCREENSHOTS = ROOT / "var" / "screenshots"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if SCREENSHOTS.is_dir() and any(SCREENSHOTS.iterdir()):
+        terminalreporter.write_line(f"e2e screenshots: {SCREENSHOTS}")

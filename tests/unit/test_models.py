@@ -1,0 +1,72 @@
+"""State changes on the task record: conditional, so racing writers can't clobber."""
+
+import pytest
+
+from webapp.tasks.kinds import Kind
+from webapp.tasks.models import Status, TaskRecord
+
+pytestmark = pytest.mark.django_db
+
+
+def new_task() -> TaskRecord:
+    return TaskRecord.objects.create(kind=Kind.SHORT)
+
+
+def test_it_goes_pending_started_succeeded() -> None:
+    task = new_task()
+    task_id = str(task.task_id)
+
+    assert TaskRecord.mark_started(task_id, worker="w1")
+    assert TaskRecord.report_progress(task_id, 40)
+    assert TaskRecord.mark_succeeded(task_id, {"ok": True})
+
+    task.refresh_from_db()
+    assert task.status == Status.SUCCESS
+    assert task.progress == 100
+    assert task.result == {"ok": True}
+    assert task.worker == "w1"
+    assert task.started_at
+    assert task.finished_at
+    assert task.finished_at >= task.started_at
+
+
+def test_a_finished_task_never_goes_back_to_running() -> None:
+    task = new_task()
+    task_id = str(task.task_id)
+    TaskRecord.mark_started(task_id, worker="w1")
+    TaskRecord.mark_succeeded(task_id, None)
+
+    assert not TaskRecord.mark_started(task_id, worker="w2")
+    assert not TaskRecord.report_progress(task_id, 50)
+    assert not TaskRecord.mark_failed(task_id, "late")
+    task.refresh_from_db()
+    assert task.status == Status.SUCCESS
+
+
+def test_progress_only_moves_forward() -> None:
+    task_id = str(new_task().task_id)
+    TaskRecord.mark_started(task_id, worker="w1")
+    TaskRecord.report_progress(task_id, 60)
+
+    assert not TaskRecord.report_progress(task_id, 30)
+    assert TaskRecord.objects.get(task_id=task_id).progress == 60
+
+
+def test_every_change_bumps_updated_at() -> None:
+    task = new_task()
+    before = task.updated_at
+
+    TaskRecord.mark_started(str(task.task_id), worker="w1")
+
+    task.refresh_from_db()
+    assert task.updated_at > before
+
+
+def test_json_keeps_the_seed_keys() -> None:
+    task = new_task()
+
+    data = task.as_json()
+
+    assert data["task_id"] == str(task.task_id)
+    assert data["task_status"] == "PENDING"
+    assert data["task_result"] is None

@@ -1,0 +1,41 @@
+"""Reading the `type` field."""
+
+import pytest
+
+from webapp.tasks.kinds import Kind
+from webapp.tasks.views import BadInput, parse_kind
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind"),
+    [("0", Kind.INSTANT), (" 1 ", Kind.SHORT), (2, Kind.MEDIUM), ("3", Kind.LONG)],
+)
+def test_it_accepts_the_seed_types(raw: object, kind: Kind) -> None:
+    assert parse_kind(raw) is kind
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        None,
+        "",
+        "4",
+        "-1",
+        "1.0",
+        "1e0",
+        "０",
+        "²",
+        True,
+        1.0,
+        [1],
+        {"a": 1},
+        "x" * 10_000,
+    ],
+)
+def test_it_rejects_anything_else_with_a_400(raw: object) -> None:
+    with pytest.raises(BadInput) as caught:
+        parse_kind(raw)
+
+    assert caught.value.status == 400
+    assert "0 (instant), 1 (short), 2 (medium), 3 (long)" in caught.value.message
+    assert len(caught.value.message) < 200

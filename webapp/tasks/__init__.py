@@ -1,0 +1,1 @@
+"""The tasks app: task records, the Celery task bodies, and the dashboard views."""

@@ -1,0 +1,83 @@
+"""Choosing how to answer a request: an HTMX fragment, a full HTML page, or JSON.
+
+Views decide what to say; this module decides the form, in one place. HTMX
+requests get fragments, browser navigations (`Accept: text/html`) get pages, and
+everything else (curl's `*/*`, `application/json`) gets JSON.
+"""
+
+import enum
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+from django_htmx.middleware import HtmxDetails
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+class Answer(enum.Enum):
+    FRAGMENT = "fragment"
+    PAGE = "page"
+    JSON = "json"
+
+
+def answer_for(request: HttpRequest) -> Answer:
+    if getattr(request, "htmx", False):
+        return Answer.FRAGMENT
+    if request.GET.get("format") == "json":  # lets a browser link show the JSON
+        return Answer.JSON
+    preferred = request.get_preferred_type(["application/json", "text/html"])
+    return Answer.PAGE if preferred == "text/html" else Answer.JSON
+
+
+class HttpResponseSeeOther(HttpResponseRedirect):
+    """303: after a form post, the browser GETs the target instead of re-posting."""
+
+    status_code = 303
+
+
+def error_response(request: HttpRequest, status: int, message: str) -> HttpResponse:
+    """The one error shape: `{"error": ...}` for JSON, the error template for HTML."""
+    answer = answer_for(request)
+    if answer is Answer.JSON:
+        response: HttpResponse = JsonResponse({"error": message}, status=status)
+    else:
+        template = "error.html#message" if answer is Answer.FRAGMENT else "error.html"
+        context = {"status": status, "message": message}
+        response = render(request, template, context, status=status)
+    patch_vary_headers(response, ["Accept", "HX-Request"])
+    return response
+
+
+View = Callable[..., HttpResponse]
+
+
+def negotiated(*methods: str) -> Callable[[View], View]:
+    """Allow only `methods` (HEAD comes with GET), answering others with a readable
+    405; mark the response as varying by the headers that pick its form."""
+    allowed = set(methods) | ({"HEAD"} if "GET" in methods else set())
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method not in allowed:
+                response = error_response(
+                    request,
+                    405,
+                    f"Method {request.method} is not allowed here; "
+                    f"use {' or '.join(sorted(allowed - {'HEAD'}))}.",
+                )
+                response["Allow"] = ", ".join(sorted(allowed))
+                return response
+            response = view(request, *args, **kwargs)
+            patch_vary_headers(response, ["Accept", "HX-Request"])
+            return response
+
+        return wrapper
+
+    return decorate

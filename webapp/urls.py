@@ -1,0 +1,18 @@
+"""Top-level URLs: the dashboard, the task resources, the admin and a health check."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from webapp.tasks import views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("tasks/", include("webapp.tasks.urls")),
+    path("healthz", views.health, name="health"),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "webapp.tasks.views.bad_request"
+handler403 = "webapp.tasks.views.forbidden"
+handler404 = "webapp.tasks.views.not_found"
+handler500 = "webapp.tasks.views.server_error"
