@@ -82,9 +82,7 @@ class Stack:
     directory: Path
     services: dict[str, Service] = field(default_factory=dict)
 
-    def start(
-        self, name: str, *command: str, env: dict[str, str] | None = None
-    ) -> Service:
+    def start(self, name: str, *command: str, env: dict[str, str] | None = None) -> Service:
         log_path = self.directory / f"{name}.log"
         log_file = log_path.open("ab")
         process = subprocess.Popen(
@@ -100,9 +98,7 @@ class Stack:
         return service
 
     def manage(self, *args: str) -> None:
-        subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True
-        )
+        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True)
 
     def database(self) -> sqlite3.Connection:
         return sqlite3.connect(self.directory / "db.sqlite3")

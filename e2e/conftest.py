@@ -45,9 +45,7 @@ def base_url(stack: Stack) -> str:
     return stack.url
 
 
-def wait_in_page(
-    page: Page, condition: Callable[[], Any], timeout: float, what: str
-) -> Any:
+def wait_in_page(page: Page, condition: Callable[[], Any], timeout: float, what: str) -> Any:
     """Like conftest.wait_for, but lets Playwright deliver events while waiting."""
     deadline = time.monotonic() + timeout
     while True:

@@ -83,9 +83,7 @@ def test_table_polls_once_a_second_while_busy_and_every_5_s_when_idle(
     stack.wait_until_idle()
     page.goto("/")
 
-    idle = wait_in_page(
-        page, lambda: len(p := table_polls(page)) >= 2 and p, 20, "2 idle polls"
-    )
+    idle = wait_in_page(page, lambda: len(p := table_polls(page)) >= 2 and p, 20, "2 idle polls")
     launch(page, "Long")
     busy_from = len(table_polls(page))
     busy = wait_in_page(
@@ -150,10 +148,7 @@ def test_screenshots_of_tasks_in_several_states(
         page,
         lambda: (
             page.locator(f"{ROWS}[data-status=PENDING]").count()
-            and page.locator(
-                f"{ROWS}[data-status=STARTED] progress:not([value='0'])"
-            ).count()
-            >= 2
+            and page.locator(f"{ROWS}[data-status=STARTED] progress:not([value='0'])").count() >= 2
             and page.locator(f"{ROWS}[data-status=SUCCESS]").count()
         ),
         30,

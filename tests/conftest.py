@@ -7,7 +7,5 @@ from pytest_django import Settings
 @pytest.fixture(autouse=True)
 def plain_static_storage(settings: Settings) -> None:
     settings.STORAGES = settings.STORAGES | {
-        "staticfiles": {
-            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        }
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
     }

@@ -89,8 +89,7 @@ SECRET_KEY = env_str("SECRET_KEY", "")
 if not SECRET_KEY:
     if PRODUCTION:
         raise ImproperlyConfigured(
-            "SECRET_KEY (or SECRET_KEY_FILE) must be set when ALLOWED_HOSTS names "
-            "a public host"
+            "SECRET_KEY (or SECRET_KEY_FILE) must be set when ALLOWED_HOSTS names a public host"
         )
     # Only ever served on loopback, so a fixed key signs nothing anyone else sees.
     SECRET_KEY = "local-only-insecure-key-set-SECRET_KEY-for-any-public-deployment"  # noqa: S105

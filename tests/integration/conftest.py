@@ -1,6 +1,7 @@
 """Integration fixtures: an HTTP client for the running stack, speaking like curl."""
 
 from collections.abc import Iterator
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
@@ -11,8 +12,11 @@ from conftest import Stack, wait_for
 
 @pytest.fixture
 def client(stack: Stack) -> Iterator[httpx.Client]:
-    # curl sends `Accept: */*` and no cookies; so does this client.
-    with httpx.Client(base_url=stack.url, timeout=15, headers={"Accept": "*/*"}) as c:
+    # curl sends `Accept: */*` and keeps no cookies; neither does this client.
+    no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+    with httpx.Client(
+        base_url=stack.url, timeout=15, headers={"Accept": "*/*"}, cookies=no_cookies
+    ) as c:
         yield c
 
 

@@ -5,7 +5,7 @@ import uuid
 import httpx
 import pytest
 
-ACCEPTED = "0 (instant), 1 (short), 2 (medium), 3 (long)"
+ACCEPTED = "0 (instant), 1 (short), 2 (medium), 3 (long), 4 (cpu-heavy), 5 (failing), 6 (flaky)"
 
 
 @pytest.mark.parametrize(
@@ -17,9 +17,7 @@ ACCEPTED = "0 (instant), 1 (short), 2 (medium), 3 (long)"
         "/tasks/" + "a" * 300 + "/",
     ],
 )
-def test_unknown_or_malformed_task_id_is_404_json(
-    client: httpx.Client, path: str
-) -> None:
+def test_unknown_or_malformed_task_id_is_404_json(client: httpx.Client, path: str) -> None:
     response = client.get(path)
 
     assert response.status_code == 404
@@ -43,7 +41,7 @@ def test_unknown_page_is_404_json_for_curl_and_html_for_browsers(
     [
         ({}, "The field `type` is missing"),
         ({"type": ""}, "The field `type` is missing"),
-        ({"type": "4"}, "'4' is not a task type"),
+        ({"type": "7"}, "'7' is not a task type"),
         ({"type": "-1"}, "'-1' is not a task type"),
         ({"type": "1.5"}, "'1.5' is not a task type"),
         ({"type": "short"}, "'short' is not a task type"),
@@ -68,18 +66,14 @@ def test_bad_or_missing_type_is_400_naming_what_is_accepted(
     "body", [b"{not json", b"[1]", b'"1"', b'{"type": true}', b'{"type": [1]}']
 )
 def test_bad_json_body_is_400(client: httpx.Client, body: bytes) -> None:
-    response = client.post(
-        "/tasks/", content=body, headers={"Content-Type": "application/json"}
-    )
+    response = client.post("/tasks/", content=body, headers={"Content-Type": "application/json"})
 
     assert response.status_code == 400
     assert response.json()["error"]
 
 
 def test_unsupported_content_type_is_415(client: httpx.Client) -> None:
-    response = client.post(
-        "/tasks/", content=b"type=1", headers={"Content-Type": "text/plain"}
-    )
+    response = client.post("/tasks/", content=b"type=1", headers={"Content-Type": "text/plain"})
 
     assert response.status_code == 415
     assert "form field" in response.json()["error"]

@@ -18,17 +18,13 @@ def web_without_broker(stack: Stack) -> Iterator[str]:
 
 
 def test_submit_answers_503_and_lists_no_orphan(web_without_broker: str) -> None:
-    before = {
-        t["task_id"] for t in httpx.get(f"{web_without_broker}/tasks/").json()["tasks"]
-    }
+    before = {t["task_id"] for t in httpx.get(f"{web_without_broker}/tasks/").json()["tasks"]}
 
     response = httpx.post(f"{web_without_broker}/tasks/", files={"type": (None, "1")})
 
     assert response.status_code == 503
     assert "not reachable" in response.json()["error"]
-    after = {
-        t["task_id"] for t in httpx.get(f"{web_without_broker}/tasks/").json()["tasks"]
-    }
+    after = {t["task_id"] for t in httpx.get(f"{web_without_broker}/tasks/").json()["tasks"]}
     assert after == before
 
 

@@ -33,9 +33,7 @@ def test_browser_post_without_token_is_refused(stack: Stack) -> None:
     with httpx.Client(base_url=stack.url, headers={"Accept": "text/html"}) as browser:
         browser.get("/")  # receives the CSRF cookie, like a visitor
 
-        response = browser.post(
-            "/tasks/", data={"type": "0"}, headers={"Origin": stack.url}
-        )
+        response = browser.post("/tasks/", data={"type": "0"}, headers={"Origin": stack.url})
 
     assert response.status_code == 403
     assert "did not come from this dashboard" in response.text

@@ -3,7 +3,8 @@
 import pytest
 
 from webapp.tasks.kinds import Kind
-from webapp.tasks.views import BadInput, parse_kind
+from webapp.tasks.representations import BadInput
+from webapp.tasks.views import parse_kind
 
 
 @pytest.mark.parametrize(
@@ -19,7 +20,7 @@ def test_it_accepts_the_seed_types(raw: object, kind: Kind) -> None:
     [
         None,
         "",
-        "4",
+        "7",
         "-1",
         "1.0",
         "1e0",
@@ -37,5 +38,5 @@ def test_it_rejects_anything_else_with_a_400(raw: object) -> None:
         parse_kind(raw)
 
     assert caught.value.status == 400
-    assert "0 (instant), 1 (short), 2 (medium), 3 (long)" in caught.value.message
+    assert "3 (long), 4 (cpu-heavy), 5 (failing), 6 (flaky)" in caught.value.message
     assert len(caught.value.message) < 200

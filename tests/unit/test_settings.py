@@ -9,9 +9,7 @@ import pytest
 
 def load_settings(**env: str) -> subprocess.CompletedProcess[str]:
     clean = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS")
+        k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS")
     }
     return subprocess.run(
         [sys.executable, "-c", "import webapp.settings"],
@@ -34,9 +32,7 @@ def test_public_host_without_secret_key_is_refused() -> None:
 
 
 def test_debug_with_public_host_is_refused() -> None:
-    result = load_settings(
-        ALLOWED_HOSTS="tasks.example.com", SECRET_KEY="x" * 50, DEBUG="true"
-    )
+    result = load_settings(ALLOWED_HOSTS="tasks.example.com", SECRET_KEY="x" * 50, DEBUG="true")
 
     assert result.returncode != 0
     assert "DEBUG" in result.stderr
@@ -46,9 +42,7 @@ def test_debug_with_public_host_is_refused() -> None:
     ("name", "value"),
     [("DEBUG", "maybe"), ("TASK_TIME_SCALE", "fast"), ("TASK_TIME_SCALE", "-1")],
 )
-def test_malformed_values_are_refused_with_the_variable_named(
-    name: str, value: str
-) -> None:
+def test_malformed_values_are_refused_with_the_variable_named(name: str, value: str) -> None:
     result = load_settings(**{name: value})
 
     assert result.returncode != 0
@@ -59,8 +53,6 @@ def test_secret_key_can_come_from_a_file(tmp_path: pytest.TempPathFactory) -> No
     key_file = tmp_path / "key"  # type: ignore[operator]
     key_file.write_text("k" * 50)
 
-    result = load_settings(
-        ALLOWED_HOSTS="tasks.example.com", SECRET_KEY_FILE=str(key_file)
-    )
+    result = load_settings(ALLOWED_HOSTS="tasks.example.com", SECRET_KEY_FILE=str(key_file))
 
     assert result.returncode == 0, result.stderr

@@ -36,9 +36,7 @@ class BrowserCsrfMiddleware(CsrfViewMiddleware):
         if is_script_request(request):
             return None
         try:
-            return super().process_view(
-                request, callback, callback_args, callback_kwargs
-            )
+            return super().process_view(request, callback, callback_args, callback_kwargs)
         except RequestDataTooBig:
             return error_response(request, 413, "The request body is too large.")
         except MultiPartParserError as exc:

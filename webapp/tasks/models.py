@@ -1,9 +1,10 @@
-"""The task record: one row per launched task, kept up to date by the worker."""
+"""Task history: one record per launched task, its timeline, counts and the workers."""
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from webapp.tasks.kinds import Kind
@@ -12,39 +13,49 @@ from webapp.tasks.kinds import Kind
 class Status(models.TextChoices):
     """Celery's state names, so JSON clients see what Celery would tell them."""
 
-    PENDING = "PENDING"
-    STARTED = "STARTED"
-    RETRY = "RETRY"
-    SUCCESS = "SUCCESS"
-    FAILURE = "FAILURE"
-    REVOKED = "REVOKED"
+    PENDING = "PENDING", "pending"
+    STARTED = "STARTED", "running"
+    RETRY = "RETRY", "retrying"
+    SUCCESS = "SUCCESS", "succeeded"
+    FAILURE = "FAILURE", "failed"
+    REVOKED = "REVOKED", "cancelled"
 
 
 ACTIVE_STATUSES = (Status.PENDING, Status.STARTED, Status.RETRY)
 FINISHED_STATUSES = (Status.SUCCESS, Status.FAILURE, Status.REVOKED)
+RETRYABLE_STATUSES = (Status.FAILURE, Status.REVOKED)
 
 
 class TaskRecord(models.Model):
-    # The autoincrement key orders the table (newest first) cheaply and stably;
+    # The autoincrement key orders the table (newest first) and pages it stably;
     # task_id is the Celery task id that URLs and JSON use.
     task_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.PositiveSmallIntegerField(choices=Kind.choices)
-    status = models.CharField(
-        max_length=8, choices=Status.choices, default=Status.PENDING
-    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     progress = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
     submitted_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    retry_at = models.DateTimeField(null=True, blank=True)
     # Bumped by every change, so a poll can tell whether the visible rows changed.
     updated_at = models.DateTimeField(default=timezone.now)
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
     worker = models.CharField(max_length=255, blank=True)
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["status"], name="task_status_idx")]
+        indexes = [
+            # Each filter reads newest-first along one of these, however long the history.
+            models.Index(fields=["status", "id"], name="task_status_idx"),
+            models.Index(fields=["kind", "id"], name="task_kind_idx"),
+            models.Index(fields=["finished_at"], name="task_finished_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} task {self.task_id}"
@@ -52,8 +63,24 @@ class TaskRecord(models.Model):
     # --- Reading -------------------------------------------------------------------
 
     @property
+    def short_id(self) -> str:
+        return str(self.task_id)[:8]
+
+    @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def can_retry(self) -> bool:
+        return self.status in RETRYABLE_STATUSES
+
+    @property
+    def can_delete(self) -> bool:
+        return self.status in FINISHED_STATUSES
 
     @property
     def run_seconds(self) -> float | None:
@@ -61,7 +88,24 @@ class TaskRecord(models.Model):
         if self.started_at is None:
             return None
         end = self.finished_at or timezone.now()
-        return (end - self.started_at).total_seconds()
+        return max(0.0, (end - self.started_at).total_seconds())
+
+    @property
+    def queued_seconds(self) -> float | None:
+        """Seconds between submission and the first start (or now, while queued)."""
+        if self.started_at is None:
+            return (
+                None if self.finished_at else (timezone.now() - self.submitted_at).total_seconds()
+            )
+        return max(0.0, (self.started_at - self.submitted_at).total_seconds())
+
+    @property
+    def seconds_left(self) -> float | None:
+        """Estimated time left for a running task, from its pace so far."""
+        if self.status != Status.STARTED or not 0 < self.progress < 100 or not self.started_at:
+            return None
+        elapsed = (timezone.now() - self.started_at).total_seconds()
+        return elapsed * (100 - self.progress) / self.progress
 
     @property
     def result_summary(self) -> str:
@@ -80,63 +124,186 @@ class TaskRecord(models.Model):
             "kind": self.kind,
             "kind_name": self.get_kind_display(),
             "progress": self.progress,
+            "attempts": self.attempts,
             "submitted_at": _iso(self.submitted_at),
             "started_at": _iso(self.started_at),
             "finished_at": _iso(self.finished_at),
+            "retry_at": _iso(self.retry_at),
+            "queued_seconds": _round(self.queued_seconds),
+            "run_seconds": _round(self.run_seconds),
+            "seconds_left": _round(self.seconds_left),
             "error": self.error or None,
+            "traceback": self.traceback or None,
             "worker": self.worker or None,
+            "retry_of": str(self.retry_of.task_id) if self.retry_of else None,
             "url": f"/tasks/{self.task_id}/",
         }
 
     # --- State changes -------------------------------------------------------------
     # Each is one conditional UPDATE, so the web process and any worker can race
     # without clobbering each other: a finished task never goes back to running.
-    # They return whether the record changed.
+    # A change that happens also writes a timeline event. They return whether the
+    # record changed.
+
+    @classmethod
+    def _transition(
+        cls, task_id: str, allowed: tuple[str, ...], note: str = "", **changes: Any
+    ) -> bool:
+        now = timezone.now()
+        with transaction.atomic():
+            changed = cls.objects.filter(task_id=task_id, status__in=allowed).update(
+                updated_at=now, **changes
+            )
+            if changed:
+                TaskEvent.objects.create(
+                    task_id=cls.objects.values_list("id", flat=True).get(task_id=task_id),
+                    status=changes["status"],
+                    at=now,
+                    note=note,
+                )
+        return bool(changed)
+
+    @classmethod
+    def submit(cls, kind: Kind, retry_of: "TaskRecord | None" = None) -> "TaskRecord":
+        with transaction.atomic():
+            record = cls.objects.create(kind=kind, retry_of=retry_of)
+            note = f"retry of {retry_of.short_id}" if retry_of else ""
+            TaskEvent.objects.create(
+                task=record, status=Status.PENDING, at=record.submitted_at, note=note
+            )
+        return record
 
     @classmethod
     def mark_started(cls, task_id: str, worker: str) -> bool:
-        now = timezone.now()
-        return bool(
-            cls.objects.filter(task_id=task_id, status__in=ACTIVE_STATUSES).update(
-                status=Status.STARTED,
-                started_at=now,
-                updated_at=now,
-                progress=0,
-                worker=worker,
-            )
+        return cls._transition(
+            task_id,
+            ACTIVE_STATUSES,
+            note=f"on {worker}",
+            status=Status.STARTED,
+            started_at=timezone.now(),
+            retry_at=None,
+            progress=0,
+            worker=worker,
+            attempts=models.F("attempts") + 1,
         )
 
     @classmethod
     def report_progress(cls, task_id: str, percent: int) -> bool:
+        # No event: progress is not a change of state, and it is frequent.
         percent = max(0, min(100, percent))
         return bool(
-            cls.objects.filter(
-                task_id=task_id, status=Status.STARTED, progress__lt=percent
-            ).update(progress=percent, updated_at=timezone.now())
+            cls.objects.filter(task_id=task_id, status=Status.STARTED, progress__lt=percent).update(
+                progress=percent, updated_at=timezone.now()
+            )
+        )
+
+    @classmethod
+    def mark_retrying(cls, task_id: str, error: str, retry_at: datetime) -> bool:
+        wait = (retry_at - timezone.now()).total_seconds()
+        return cls._transition(
+            task_id,
+            (Status.STARTED,),
+            note=f"{error}; next try in {max(wait, 0):.1f} s",
+            status=Status.RETRY,
+            error=error,
+            retry_at=retry_at,
         )
 
     @classmethod
     def mark_succeeded(cls, task_id: str, result: Any) -> bool:
-        now = timezone.now()
-        return bool(
-            cls.objects.filter(task_id=task_id, status__in=ACTIVE_STATUSES).update(
-                status=Status.SUCCESS,
-                progress=100,
-                result=result,
-                finished_at=now,
-                updated_at=now,
-            )
+        return cls._transition(
+            task_id,
+            ACTIVE_STATUSES,
+            status=Status.SUCCESS,
+            progress=100,
+            result=result,
+            error="",
+            finished_at=timezone.now(),
         )
 
     @classmethod
-    def mark_failed(cls, task_id: str, error: str) -> bool:
-        now = timezone.now()
-        return bool(
-            cls.objects.filter(task_id=task_id, status__in=ACTIVE_STATUSES).update(
-                status=Status.FAILURE, error=error, finished_at=now, updated_at=now
-            )
+    def mark_failed(cls, task_id: str, error: str, traceback: str = "") -> bool:
+        return cls._transition(
+            task_id,
+            ACTIVE_STATUSES,
+            note=error,
+            status=Status.FAILURE,
+            error=error,
+            traceback=traceback,
+            retry_at=None,
+            finished_at=timezone.now(),
+        )
+
+    @classmethod
+    def mark_cancelled(cls, task_id: str, note: str) -> bool:
+        return cls._transition(
+            task_id,
+            ACTIVE_STATUSES,
+            note=note,
+            status=Status.REVOKED,
+            retry_at=None,
+            finished_at=timezone.now(),
         )
 
 
-def _iso(moment: Any) -> str | None:
+class TaskEvent(models.Model):
+    """One change of state of a task, for its timeline."""
+
+    task = models.ForeignKey(TaskRecord, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(max_length=8, choices=Status.choices)
+    at = models.DateTimeField()
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.status} at {self.at.isoformat()}"
+
+
+class StatusCount(models.Model):
+    """How many tasks are in each status, kept exact by database triggers on every
+    insert, delete and status change (migration 0002), so the dashboard's counters
+    read six rows instead of counting the whole history."""
+
+    status = models.CharField(max_length=8, choices=Status.choices, primary_key=True)
+    count = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.status}: {self.count}"
+
+    @classmethod
+    def as_dict(cls) -> dict[str, int]:
+        counts = {status.value: 0 for status in Status}
+        counts.update(cls.objects.values_list("status", "count"))
+        return counts
+
+
+class WorkerStatus(models.Model):
+    """A Celery worker as it last reported itself (on start, then every heartbeat)."""
+
+    hostname = models.CharField(max_length=255, primary_key=True)
+    concurrency = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+
+    # A worker that missed this long of heartbeats (sent every 2 s) counts as gone.
+    ONLINE_WITHIN = timedelta(seconds=10)
+
+    class Meta:
+        ordering = ["hostname"]
+
+    def __str__(self) -> str:
+        return self.hostname
+
+    @classmethod
+    def online(cls) -> list["WorkerStatus"]:
+        return list(cls.objects.filter(last_seen__gte=timezone.now() - cls.ONLINE_WITHIN))
+
+
+def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
+
+
+def _round(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 3)

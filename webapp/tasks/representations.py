@@ -20,6 +20,15 @@ class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
+class BadInput(Exception):
+    """The request can't be served as sent; the message says why, the status how."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
 class Answer(enum.Enum):
     FRAGMENT = "fragment"
     PAGE = "page"
@@ -27,7 +36,9 @@ class Answer(enum.Enum):
 
 
 def answer_for(request: HttpRequest) -> Answer:
-    if getattr(request, "htmx", False):
+    htmx = getattr(request, "htmx", None)
+    if htmx and not htmx.history_restore_request:
+        # (A history restore after a cache miss needs the whole page back.)
         return Answer.FRAGMENT
     if request.GET.get("format") == "json":  # lets a browser link show the JSON
         return Answer.JSON
@@ -59,7 +70,8 @@ View = Callable[..., HttpResponse]
 
 def negotiated(*methods: str) -> Callable[[View], View]:
     """Allow only `methods` (HEAD comes with GET), answering others with a readable
-    405; mark the response as varying by the headers that pick its form."""
+    405; turn BadInput into the error answer; mark the response as varying by the
+    headers that pick its form."""
     allowed = set(methods) | ({"HEAD"} if "GET" in methods else set())
 
     def decorate(view: View) -> View:
@@ -74,7 +86,10 @@ def negotiated(*methods: str) -> Callable[[View], View]:
                 )
                 response["Allow"] = ", ".join(sorted(allowed))
                 return response
-            response = view(request, *args, **kwargs)
+            try:
+                response = view(request, *args, **kwargs)
+            except BadInput as exc:
+                response = error_response(request, exc.status, exc.message)
             patch_vary_headers(response, ["Accept", "HX-Request"])
             return response
 

@@ -1,23 +1,24 @@
-"""Views: the dashboard, the task collection and one task, in every representation."""
+"""Views that read: the dashboard, the task collection and one task, in every form."""
 
-import hashlib
 import json
 import logging
 import uuid
-from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.urls import reverse
 
+from webapp.tasks.dashboard import BadQuery, TableQuery, dashboard_context, snapshot
 from webapp.tasks.kinds import Kind
-from webapp.tasks.models import ACTIVE_STATUSES, TaskRecord
+from webapp.tasks.models import TaskRecord
 from webapp.tasks.representations import (
     Answer,
+    BadInput,
     HttpResponseSeeOther,
     answer_for,
     error_response,
@@ -27,42 +28,66 @@ from webapp.tasks.tasks import BrokerUnavailable, launch
 
 logger = logging.getLogger(__name__)
 
-
-class BadInput(Exception):
-    """The request can't be served as sent; the message says why."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
+BROKER_DOWN = (
+    "The task queue is not reachable right now, so nothing was done. Try again in a moment."
+)
 
 
 # --- The task table ----------------------------------------------------------------
 
 
-def table_context() -> dict[str, Any]:
-    """What the task table shows, with a version that changes whenever it would."""
-    tasks = list(TaskRecord.objects.all()[: settings.DASHBOARD_PAGE_SIZE])
-    active = TaskRecord.objects.filter(status__in=ACTIVE_STATUSES).exists()
-    fingerprint = "|".join(f"{t.task_id}:{t.updated_at.isoformat()}" for t in tasks)
-    version = hashlib.blake2b(
-        f"{active}|{fingerprint}".encode(), digest_size=8
-    ).hexdigest()
-    return {
-        "tasks": tasks,
-        "version": version,
-        "poll_seconds": settings.POLL_ACTIVE_SECONDS
-        if active
-        else settings.POLL_IDLE_SECONDS,
-    }
+def table_query(request: HttpRequest, from_page: bool = False) -> TableQuery:
+    """The filters of the request, or for an action posted from the dashboard by
+    htmx, those of the page it was posted from."""
+    params = request.GET
+    htmx = getattr(request, "htmx", None)
+    current = htmx.current_url if htmx else None
+    if from_page and current:
+        params = QueryDict(urlsplit(current).query)
+    try:
+        return TableQuery.from_params(params)
+    except BadQuery as exc:
+        raise BadInput(str(exc)) from None
 
 
-def launch_context() -> dict[str, Any]:
+def render_table(request: HttpRequest, query: TableQuery, status: int = 200) -> HttpResponse:
+    answer = answer_for(request)
+    snap = snapshot(query)
+    if answer is Answer.JSON:
+        return JsonResponse(
+            {
+                "tasks": [task.as_json() for task in snap.page.tasks],
+                "counts": snap.counts,
+                "older": f"/tasks/?{query.query_string(before=snap.page.older_before)}"
+                if snap.page.older_before
+                else None,
+            },
+            status=status,
+        )
+    if answer is Answer.FRAGMENT and request.GET.get("since") == snap.version:
+        # Nothing visible changed: htmx swaps nothing and keeps polling.
+        return HttpResponse(status=204)
+    context = dashboard_context(snap, seen=request.GET.get("seen"))
+    # Navigation (counters, pager, back) brings the filter form along; polls and the
+    # form's own requests leave it alone, so typing is never interrupted.
+    context["sync_filters"] = "since" not in request.GET and htmx_trigger(request) != "filters"
+    if answer is Answer.FRAGMENT:
+        return render(request, "dashboard.html#live", context, status=status)
+    return render(request, "dashboard.html", context | launch_context(), status=status)
+
+
+def htmx_trigger(request: HttpRequest) -> str | None:
+    htmx = getattr(request, "htmx", None)
+    return htmx.trigger if htmx else None
+
+
+def launch_context() -> dict[str, object]:
     return {
-        "kinds": [
+        "launchers": [
             {
                 "value": kind.value,
                 "label": kind.label,
+                "description": kind.description,
                 "seconds": kind.seconds * settings.TASK_TIME_SCALE,
             }
             for kind in Kind
@@ -70,61 +95,45 @@ def launch_context() -> dict[str, Any]:
     }
 
 
-def render_table(request: HttpRequest, status: int = 200) -> HttpResponse:
-    answer = answer_for(request)
-    context = table_context()
-    if answer is Answer.JSON:
-        return JsonResponse({"tasks": [task.as_json() for task in context["tasks"]]})
-    if answer is Answer.FRAGMENT:
-        if request.GET.get("since") == context["version"]:
-            # Nothing visible changed: htmx swaps nothing and keeps polling.
-            return HttpResponse(status=204)
-        return render(request, "dashboard.html#task-table", context, status=status)
-    return render(request, "dashboard.html", context | launch_context(), status=status)
-
-
 @negotiated("GET")
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render_table(request)
+    return render_table(request, table_query(request))
 
 
 @negotiated("GET", "POST")
 def task_collection(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return submit_task(request)
-    return render_table(request)
+    return render_table(request, table_query(request))
 
 
 def submit_task(request: HttpRequest) -> HttpResponse:
+    kind = read_kind(request)
     try:
-        kind = read_kind(request)
         record = launch(kind)
-    except BadInput as exc:
-        return error_response(request, exc.status, exc.message)
     except BrokerUnavailable:
-        return error_response(
-            request,
-            503,
-            "The task queue is not reachable right now, so nothing was launched. "
-            "Try again in a moment.",
-        )
+        return error_response(request, 503, BROKER_DOWN)
     answer = answer_for(request)
     if answer is Answer.JSON:
         response = JsonResponse(record.as_json(), status=202)
         response["Location"] = record.as_json()["url"]
         return response
     if answer is Answer.FRAGMENT:
-        return render_table(request, status=201)
+        return render_table(request, table_query(request, from_page=True), status=201)
     return HttpResponseSeeOther(reverse("dashboard"))
 
 
 def read_kind(request: HttpRequest) -> Kind:
     """The kind named by the `type` field of a form or JSON body."""
+    return parse_kind(read_field(request, "type"))
+
+
+def read_field(request: HttpRequest, name: str) -> object:
+    """One field of a form or JSON object body, refusing bodies we can't read."""
     length = request.META.get("CONTENT_LENGTH") or "0"
     if not length.isdigit() or int(length) > settings.SUBMIT_MAX_BYTES:
         raise BadInput(
-            "The request body is too large; send at most "
-            f"{settings.SUBMIT_MAX_BYTES} bytes.",
+            f"The request body is too large; send at most {settings.SUBMIT_MAX_BYTES} bytes.",
             status=413,
         )
     content_type = request.content_type or ""
@@ -134,22 +143,22 @@ def read_kind(request: HttpRequest) -> Kind:
         except (ValueError, RequestDataTooBig) as exc:
             raise BadInput(f"The body is not valid JSON: {exc}") from None
         if not isinstance(body, dict):
-            raise BadInput('Send a JSON object such as {"type": 1}.')
-        raw = body.get("type")
-    elif content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+            raise BadInput(f'Send a JSON object such as {{"{name}": 1}}.')
+        return body.get(name)
+    if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
         try:
-            raw = request.POST.get("type")
+            return request.POST.get(name)
         except RequestDataTooBig:
             raise BadInput("The request body is too large.", status=413) from None
         except MultiPartParserError as exc:
             raise BadInput(f"Malformed form body: {exc}") from None
-    else:
-        raise BadInput(
-            "Send `type` as a form field (multipart/form-data or "
-            "application/x-www-form-urlencoded) or as JSON (application/json).",
-            status=415,
-        )
-    return parse_kind(raw)
+    if not int(length) and name != "type":
+        return None  # an action without a body
+    raise BadInput(
+        f"Send `{name}` as a form field (multipart/form-data or "
+        "application/x-www-form-urlencoded) or as JSON (application/json).",
+        status=415,
+    )
 
 
 def parse_kind(raw: object) -> Kind:
@@ -169,41 +178,48 @@ def parse_kind(raw: object) -> Kind:
 
 
 def get_record(task_id: str) -> TaskRecord:
+    """The task with this id, or a 404 whose message says which id was not found."""
     try:
-        parsed = uuid.UUID(task_id)
-    except ValueError:
-        raise Http404("not a task id") from None
-    try:
-        return TaskRecord.objects.get(task_id=parsed)
-    except TaskRecord.DoesNotExist:
-        raise Http404("no such task") from None
+        return TaskRecord.objects.select_related("retry_of").get(task_id=uuid.UUID(task_id))
+    except (ValueError, TaskRecord.DoesNotExist):
+        shown = task_id if len(task_id) <= 40 else task_id[:40] + "…"
+        raise BadInput(f"There is no task with id {shown!r}.", status=404) from None
+
+
+def detail_context(record: TaskRecord) -> dict[str, object]:
+    return {
+        "task": record,
+        "events": list(record.events.all()),
+        "retries": list(record.retries.all()),
+        "version": record.updated_at.isoformat(),
+        "poll_seconds": settings.POLL_ACTIVE_SECONDS,
+        "flower_url": settings.FLOWER_URL,
+    }
+
+
+def render_detail(request: HttpRequest, record: TaskRecord) -> HttpResponse:
+    answer = answer_for(request)
+    if answer is Answer.JSON:
+        return JsonResponse(record.as_json() | {"events": event_json(record)})
+    version = record.updated_at.isoformat()
+    if answer is Answer.FRAGMENT and request.GET.get("since") == version:
+        return HttpResponse(status=204)
+    template = "task_detail.html#task-detail" if answer is Answer.FRAGMENT else "task_detail.html"
+    return render(request, template, detail_context(record))
+
+
+def event_json(record: TaskRecord) -> list[dict[str, str]]:
+    return [
+        {"status": e.status, "at": e.at.isoformat(), "note": e.note} for e in record.events.all()
+    ]
 
 
 @negotiated("GET")
 def task_detail(request: HttpRequest, task_id: str) -> HttpResponse:
-    try:
-        record = get_record(task_id)
-    except Http404:
-        shown = task_id if len(task_id) <= 40 else task_id[:40] + "…"
-        return error_response(request, 404, f"There is no task with id {shown!r}.")
-    answer = answer_for(request)
-    if answer is Answer.JSON:
-        return JsonResponse(record.as_json())
-    version = record.updated_at.isoformat()
-    context = {
-        "task": record,
-        "version": version,
-        "poll_seconds": settings.POLL_ACTIVE_SECONDS,
-        "flower_url": settings.FLOWER_URL,
-    }
-    if answer is Answer.FRAGMENT:
-        if request.GET.get("since") == version:
-            return HttpResponse(status=204)
-        return render(request, "task_detail.html#task-detail", context)
-    return render(request, "task_detail.html", context)
+    return render_detail(request, get_record(task_id))
 
 
-# --- Health and errors -------------------------------------------------------------
+# --- Health and errors -----------------------------------------------------------------
 
 
 def health(request: HttpRequest) -> HttpResponse:
@@ -213,9 +229,7 @@ def health(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"status": "ok"})
 
 
-def bad_request(
-    request: HttpRequest, exception: Exception | None = None
-) -> HttpResponse:
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return error_response(request, 400, "The request could not be understood.")
 
 
@@ -228,9 +242,7 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return error_response(
-        request, 500, "Something went wrong on our side; it has been logged."
-    )
+    return error_response(request, 500, "Something went wrong on our side; it has been logged.")
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

@@ -1,0 +1,171 @@
+"""Views that steer: cancel, retry or delete one task, and clear the finished ones.
+
+Every action answers in the caller's form: JSON for scripts, a fresh fragment for
+htmx (the table, or the detail panel it was clicked in), and post/redirect/get for
+a plain form. Impossible actions are 409 with a message; a destructive one posted
+by a plain form first shows a confirmation page (htmx asks with hx-confirm).
+"""
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import HttpResponseClientRedirect
+
+from webapp.tasks.kinds import Kind
+from webapp.tasks.models import FINISHED_STATUSES, TaskRecord
+from webapp.tasks.representations import (
+    Answer,
+    BadInput,
+    HttpResponseSeeOther,
+    answer_for,
+    error_response,
+    negotiated,
+)
+from webapp.tasks.tasks import BrokerUnavailable, cancel, launch
+from webapp.tasks.views import (
+    BROKER_DOWN,
+    get_record,
+    read_field,
+    render_detail,
+    render_table,
+    table_query,
+)
+
+
+def next_url(request: HttpRequest, default: str) -> str:
+    """Where a plain form goes back to: its `next` field if it is a path on this site."""
+    target = request.POST.get("next", "") if request.content_type != "application/json" else ""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}
+    ):
+        return target
+    return default
+
+
+def from_detail_panel(request: HttpRequest) -> bool:
+    htmx = getattr(request, "htmx", None)
+    if htmx is None or answer_for(request) is not Answer.FRAGMENT:
+        return False
+    return bool(htmx.target == "task-detail")
+
+
+def needs_confirmation(request: HttpRequest) -> bool:
+    return answer_for(request) is Answer.PAGE and read_field(request, "confirm") != "yes"
+
+
+def confirm_page(request: HttpRequest, question: str, button: str) -> HttpResponse:
+    context = {
+        "question": question,
+        "button": button,
+        "action": request.path,
+        "next": next_url(request, reverse("dashboard")),
+    }
+    return render(request, "confirm.html", context)
+
+
+def after_change(request: HttpRequest, record: TaskRecord, json_status: int = 200) -> HttpResponse:
+    """The answer to an action that changed `record`, in the caller's form."""
+    answer = answer_for(request)
+    if answer is Answer.JSON:
+        return JsonResponse(record.as_json(), status=json_status)
+    if from_detail_panel(request):
+        return render_detail(request, record)
+    if answer is Answer.FRAGMENT:
+        return render_table(request, table_query(request, from_page=True))
+    return HttpResponseSeeOther(next_url(request, reverse("dashboard")))
+
+
+@negotiated("POST")
+def cancel_task(request: HttpRequest, task_id: str) -> HttpResponse:
+    record = get_record(task_id)
+    if not record.can_cancel:
+        raise BadInput(
+            f"Task {record.short_id} already finished ({record.status}); "
+            "there is nothing to cancel.",
+            status=409,
+        )
+    try:
+        cancelled = cancel(record)
+    except BrokerUnavailable:
+        return error_response(request, 503, BROKER_DOWN)
+    record.refresh_from_db()
+    if not cancelled:
+        raise BadInput(
+            f"Task {record.short_id} finished ({record.status}) before it could be cancelled.",
+            status=409,
+        )
+    return after_change(request, record)
+
+
+@negotiated("POST")
+def retry_task(request: HttpRequest, task_id: str) -> HttpResponse:
+    record = get_record(task_id)
+    if not record.can_retry:
+        raise BadInput(
+            f"Only failed or cancelled tasks can be retried; task {record.short_id} "
+            f"is {record.status}.",
+            status=409,
+        )
+    try:
+        new = launch(Kind(record.kind), retry_of=record)
+    except BrokerUnavailable:
+        return error_response(request, 503, BROKER_DOWN)
+    new_url = reverse("tasks:detail", args=[new.task_id])
+    answer = answer_for(request)
+    if answer is Answer.JSON:
+        response = JsonResponse(new.as_json(), status=202)
+        response["Location"] = new_url
+        return response
+    if from_detail_panel(request):
+        return HttpResponseClientRedirect(new_url)
+    if answer is Answer.FRAGMENT:
+        return render_table(request, table_query(request, from_page=True), status=201)
+    return HttpResponseSeeOther(next_url(request, new_url))
+
+
+@negotiated("POST")
+def delete_task(request: HttpRequest, task_id: str) -> HttpResponse:
+    record = get_record(task_id)
+    if not record.can_delete:
+        raise BadInput(
+            f"Task {record.short_id} is {record.status}; cancel it before deleting it.",
+            status=409,
+        )
+    if needs_confirmation(request):
+        return confirm_page(
+            request,
+            f"Delete {record.get_kind_display()} task {record.short_id} ({record.status})? "
+            "Its history is gone for good.",
+            "Delete task",
+        )
+    record.delete()
+    answer = answer_for(request)
+    if answer is Answer.JSON:
+        return JsonResponse({"deleted": str(record.task_id)})
+    dashboard = reverse("dashboard")
+    if from_detail_panel(request):
+        return HttpResponseClientRedirect(dashboard)
+    if answer is Answer.FRAGMENT:
+        return render_table(request, table_query(request, from_page=True))
+    target = next_url(request, dashboard)
+    return HttpResponseSeeOther(dashboard if str(record.task_id) in target else target)
+
+
+@negotiated("POST")
+def clear_finished(request: HttpRequest) -> HttpResponse:
+    if needs_confirmation(request):
+        return confirm_page(
+            request,
+            "Delete every finished task (succeeded, failed and cancelled) from the "
+            "history? Pending and running tasks stay.",
+            "Clear finished tasks",
+        )
+    _, per_model = TaskRecord.objects.filter(status__in=FINISHED_STATUSES).delete()
+    deleted = per_model.get(TaskRecord._meta.label, 0)
+    answer = answer_for(request)
+    if answer is Answer.JSON:
+        return JsonResponse({"deleted": deleted})
+    if answer is Answer.FRAGMENT:
+        return render_table(request, table_query(request, from_page=True))
+    return HttpResponseSeeOther(next_url(request, reverse("dashboard")))
