@@ -27,6 +27,8 @@ BIN = Path(sys.executable).parent
 # Short tasks take 4 s, long ones 12 s: long enough to watch a progress bar move
 # at one refresh a second, short enough to keep the suite quick.
 TIME_SCALE = "0.4"
+# A small page, so that paging is exercised without hundreds of tasks.
+PAGE_SIZE = 10
 
 
 def free_port() -> int:
@@ -179,6 +181,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
         "STATIC_ROOT": str(directory / "static"),
         "TASK_TIME_SCALE": TIME_SCALE,
+        "DASHBOARD_PAGE_SIZE": str(PAGE_SIZE),
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "GUNICORN_ACCESSLOG": "-",

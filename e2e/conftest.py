@@ -1,5 +1,6 @@
 """Playwright against the real stack: Playwright's own Chromium, or the system's."""
 
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -68,3 +69,58 @@ def table_polls(page: Page) -> list[dict[str, Any]]:
                              status: e.responseStatus, bytes: e.transferSize}))"""
         )
     )
+
+
+ROWS = "#task-table tbody tr[data-status]"
+
+
+def newest_task_id(page: Page) -> str | None:
+    rows = page.locator(ROWS)
+    if rows.count() == 0:
+        return None
+    row_id = rows.first.get_attribute("id") or ""
+    return row_id.removeprefix("task-")
+
+
+def row_state(page: Page, task_id: str) -> dict[str, Any]:
+    """A row's status and progress-bar value, read at once (rows are swapped often)."""
+    return dict(
+        page.evaluate(
+            """id => {
+                const row = document.getElementById('task-' + id);
+                const bar = row && row.querySelector('progress');
+                return {status: row ? row.dataset.status : null,
+                        progress: bar ? Number(bar.value) : null};
+            }""",
+            task_id,
+        )
+    )
+
+
+def wait_for_row(page: Page, task_id: str, status: str, timeout: float = 40) -> None:
+    wait_in_page(
+        page,
+        lambda: row_state(page, task_id)["status"] == status,
+        timeout,
+        f"task {task_id[:8]} to show {status}",
+    )
+
+
+def launch(page: Page, label: str) -> str:
+    """Click a launch button and return the id of the row it adds."""
+    before = newest_task_id(page)
+    page.get_by_role("button", name=re.compile(f"^{label}", re.IGNORECASE)).click()
+    return str(
+        wait_in_page(
+            page,
+            lambda: (new := newest_task_id(page)) != before and new,
+            10,
+            f"a new row after clicking {label}",
+        )
+    )
+
+
+def visible_ids(page: Page) -> list[str]:
+    return [
+        (row.get_attribute("id") or "").removeprefix("task-") for row in page.locator(ROWS).all()
+    ]

@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.urls import reverse
+from django_htmx.http import push_url
 
 from webapp.tasks.dashboard import BadQuery, TableQuery, dashboard_context, snapshot
 from webapp.tasks.kinds import Kind
@@ -72,7 +73,13 @@ def render_table(request: HttpRequest, query: TableQuery, status: int = 200) -> 
     # form's own requests leave it alone, so typing is never interrupted.
     context["sync_filters"] = "since" not in request.GET and htmx_trigger(request) != "filters"
     if answer is Answer.FRAGMENT:
-        return render(request, "dashboard.html#live", context, status=status)
+        response = render(request, "dashboard.html#live", context, status=status)
+        if request.method == "GET" and "since" not in request.GET:
+            # Filters and paging put the canonical URL in the address bar (bookmarks,
+            # back button), without the empty fields a form sends.
+            query_string = query.query_string()
+            push_url(response, f"/?{query_string}" if query_string else "/")
+        return response
     return render(request, "dashboard.html", context | launch_context(), status=status)
 
 
@@ -200,7 +207,13 @@ def detail_context(record: TaskRecord) -> dict[str, object]:
 def render_detail(request: HttpRequest, record: TaskRecord) -> HttpResponse:
     answer = answer_for(request)
     if answer is Answer.JSON:
-        return JsonResponse(record.as_json() | {"events": event_json(record)})
+        return JsonResponse(
+            record.as_json()
+            | {
+                "events": event_json(record),
+                "retries": [str(r.task_id) for r in record.retries.all()],
+            }
+        )
     version = record.updated_at.isoformat()
     if answer is Answer.FRAGMENT and request.GET.get("since") == version:
         return HttpResponse(status=204)
