@@ -116,6 +116,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "webapp.tasks.csrf.BrowserCsrfMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "webapp.tasks.access.BearerTokenMiddleware",
+    "webapp.tasks.access.DashboardLoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -199,6 +201,22 @@ SECURE_CSP = {
     "object-src": [CSP.NONE],
 }
 
+# --- Access --------------------------------------------------------------------------
+
+# With login required, browsers sign in (Django's auth) and scripts send
+# `Authorization: Bearer <token>` (`manage.py create_token USER`); users who are not
+# staff see and steer only their own tasks. Off for a loopback-only deployment.
+DASHBOARD_REQUIRE_LOGIN = env_bool("DASHBOARD_REQUIRE_LOGIN", PRODUCTION)
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+# Submissions per client (user, or address when anonymous): "<n>/<s|m|h>", or "off".
+SUBMIT_RATE_LIMIT = env_str("SUBMIT_RATE_LIMIT", "120/m")
+# How many proxies in front of gunicorn append to X-Forwarded-For (0: use the peer).
+PROXY_COUNT = env_int("PROXY_COUNT", 0)
+RATELIMIT_FAIL_OPEN = True  # a cache outage must not lock everyone out
+
 # Bodies are a form field or a small JSON object; anything larger is refused (413).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 SUBMIT_MAX_BYTES = env_int("SUBMIT_MAX_BYTES", 16 * 1024, minimum=256)
@@ -206,6 +224,15 @@ SUBMIT_MAX_BYTES = env_int("SUBMIT_MAX_BYTES", 16 * 1024, minimum=256)
 # --- Celery (read by webapp/celery.py under the CELERY_ namespace) -----------------
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6380/0")
+# Shared by every web process: the submission rate limit counts here.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "dashboard",
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+}
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_RESULT_EXPIRES = 24 * 3600

@@ -1,6 +1,7 @@
-"""Top-level URLs: the dashboard, the task resources, the admin and a health check."""
+"""Top-level URLs: the dashboard, the task resources, login, the admin, a health check."""
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from webapp.tasks import views
@@ -9,6 +10,8 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("tasks/", include("webapp.tasks.urls")),
     path("healthz", views.health, name="health"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
 ]
 

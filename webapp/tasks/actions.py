@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
+from webapp.tasks.access import task_owner, visible_tasks
 from webapp.tasks.kinds import Kind
 from webapp.tasks.models import FINISHED_STATUSES, TaskRecord
 from webapp.tasks.representations import (
@@ -26,6 +27,7 @@ from webapp.tasks.tasks import BrokerUnavailable, cancel, launch
 from webapp.tasks.views import (
     BROKER_DOWN,
     get_record,
+    rate_limited,
     read_field,
     render_detail,
     render_table,
@@ -78,7 +80,7 @@ def after_change(request: HttpRequest, record: TaskRecord, json_status: int = 20
 
 @negotiated("POST")
 def cancel_task(request: HttpRequest, task_id: str) -> HttpResponse:
-    record = get_record(task_id)
+    record = get_record(request, task_id)
     if not record.can_cancel:
         raise BadInput(
             f"Task {record.short_id} already finished ({record.status}); "
@@ -100,15 +102,17 @@ def cancel_task(request: HttpRequest, task_id: str) -> HttpResponse:
 
 @negotiated("POST")
 def retry_task(request: HttpRequest, task_id: str) -> HttpResponse:
-    record = get_record(task_id)
+    record = get_record(request, task_id)
     if not record.can_retry:
         raise BadInput(
             f"Only failed or cancelled tasks can be retried; task {record.short_id} "
             f"is {record.status}.",
             status=409,
         )
+    if limited := rate_limited(request):
+        return limited
     try:
-        new = launch(Kind(record.kind), retry_of=record)
+        new = launch(Kind(record.kind), retry_of=record, owner=task_owner(request))
     except BrokerUnavailable:
         return error_response(request, 503, BROKER_DOWN)
     new_url = reverse("tasks:detail", args=[new.task_id])
@@ -126,7 +130,7 @@ def retry_task(request: HttpRequest, task_id: str) -> HttpResponse:
 
 @negotiated("POST")
 def delete_task(request: HttpRequest, task_id: str) -> HttpResponse:
-    record = get_record(task_id)
+    record = get_record(request, task_id)
     if not record.can_delete:
         raise BadInput(
             f"Task {record.short_id} is {record.status}; cancel it before deleting it.",
@@ -161,7 +165,7 @@ def clear_finished(request: HttpRequest) -> HttpResponse:
             "history? Pending and running tasks stay.",
             "Clear finished tasks",
         )
-    _, per_model = TaskRecord.objects.filter(status__in=FINISHED_STATUSES).delete()
+    _, per_model = visible_tasks(request).filter(status__in=FINISHED_STATUSES).delete()
     deleted = per_model.get(TaskRecord._meta.label, 0)
     answer = answer_for(request)
     if answer is Answer.JSON:

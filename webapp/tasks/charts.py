@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
@@ -67,11 +67,11 @@ class RunTimes:
 ROW_HEIGHT, BAR_X, BAR_MAX = 24, 100, 420
 
 
-def run_time_per_kind(now: datetime | None = None) -> RunTimes:
-    """Mean run time of each kind over tasks that succeeded in the last hour."""
+def run_time_per_kind(tasks: QuerySet[TaskRecord], now: datetime | None = None) -> RunTimes:
+    """Mean run time of each kind over `tasks` that succeeded in the last hour."""
     since = (now or timezone.now()) - timedelta(minutes=MINUTES)
     times: dict[int, list[float]] = {}
-    rows = TaskRecord.objects.filter(
+    rows = tasks.filter(
         finished_at__gte=since, status=Status.SUCCESS, started_at__isnull=False
     ).values_list("kind", "started_at", "finished_at")
     for kind, started, finished in rows:
@@ -96,12 +96,12 @@ def run_time_per_kind(now: datetime | None = None) -> RunTimes:
     return RunTimes(rows=bars, height=max(1, len(bars)) * ROW_HEIGHT + 4, bar_x=BAR_X)
 
 
-def throughput(now: datetime | None = None) -> Throughput:
-    """Tasks finished per minute over the last hour, stacked by outcome."""
+def throughput(tasks: QuerySet[TaskRecord], now: datetime | None = None) -> Throughput:
+    """`tasks` finished per minute over the last hour, stacked by outcome."""
     now = now or timezone.now()
     start = (now - timedelta(minutes=MINUTES - 1)).replace(second=0, microsecond=0)
     rows = (
-        TaskRecord.objects.filter(finished_at__gte=start, status__in=FINISHED_STATUSES)
+        tasks.filter(finished_at__gte=start, status__in=FINISHED_STATUSES)
         .annotate(minute=TruncMinute("finished_at"))
         .values_list("minute", "status")
         .annotate(n=Count("id"))

@@ -39,6 +39,7 @@ class TableQuery:
     kind: Kind | None = None
     search: str = ""  # a prefix of task ids, as typed
     before: int | None = None  # show tasks older than this record id (keyset paging)
+    owner: int | None = None  # only this user's tasks (None: everyone's); not in URLs
 
     @classmethod
     def from_params(cls, params: QueryDict) -> "TableQuery":
@@ -79,8 +80,12 @@ class TableQuery:
         } | overrides
         return urlencode({k: v for k, v in values.items() if v not in ("", None)})
 
-    def filtered(self) -> QuerySet[TaskRecord]:
+    def visible(self) -> QuerySet[TaskRecord]:
         tasks = TaskRecord.objects.all()
+        return tasks if self.owner is None else tasks.filter(owner_id=self.owner)
+
+    def filtered(self) -> QuerySet[TaskRecord]:
+        tasks = self.visible()
         if self.status:
             tasks = tasks.filter(status=self.status)
         if self.kind is not None:
@@ -156,9 +161,24 @@ def snapshot(query: TableQuery) -> Snapshot:
     return Snapshot(
         query=query,
         page=page_of(query, settings.DASHBOARD_PAGE_SIZE),
-        counts=StatusCount.as_dict(),
+        counts=status_counts(query),
         workers=WorkerStatus.online(),
     )
+
+
+def status_counts(query: TableQuery) -> dict[str, int]:
+    """Tasks per status: everyone's from the trigger-kept table, or one user's."""
+    if query.owner is None:
+        return StatusCount.as_dict()
+    counts = {status.value: 0 for status in Status}
+    counts.update(
+        query.visible()
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    return counts
 
 
 def counters(counts: dict[str, int]) -> list[dict[str, Any]]:
@@ -222,8 +242,8 @@ def dashboard_context(snap: Snapshot, seen: str | None = None) -> dict[str, Any]
         "poll_seconds": snap.poll_seconds,
         "counters": counters(snap.counts),
         "panel": workers_panel(snap),
-        "throughput": charts.throughput(now),
-        "kind_times": charts.run_time_per_kind(now),
+        "throughput": charts.throughput(snap.query.visible(), now),
+        "kind_times": charts.run_time_per_kind(snap.query.visible(), now),
         "announcements": announcements(snap, seen),
         "statuses": list(Status),
         "kinds": list(Kind),

@@ -1,9 +1,12 @@
 """Task history: one record per launched task, its timeline, counts and the workers."""
 
+import hashlib
+import secrets
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -47,6 +50,14 @@ class TaskRecord(models.Model):
     retry_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
     )
+    # Who launched it, when login is required; None for anonymous local use.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tasks",
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -55,6 +66,7 @@ class TaskRecord(models.Model):
             models.Index(fields=["status", "id"], name="task_status_idx"),
             models.Index(fields=["kind", "id"], name="task_kind_idx"),
             models.Index(fields=["finished_at"], name="task_finished_idx"),
+            models.Index(fields=["owner", "id"], name="task_owner_idx"),
         ]
 
     def __str__(self) -> str:
@@ -164,9 +176,11 @@ class TaskRecord(models.Model):
         return bool(changed)
 
     @classmethod
-    def submit(cls, kind: Kind, retry_of: "TaskRecord | None" = None) -> "TaskRecord":
+    def submit(
+        cls, kind: Kind, retry_of: "TaskRecord | None" = None, owner: Any = None
+    ) -> "TaskRecord":
         with transaction.atomic():
-            record = cls.objects.create(kind=kind, retry_of=retry_of)
+            record = cls.objects.create(kind=kind, retry_of=retry_of, owner=owner)
             note = f"retry of {retry_of.short_id}" if retry_of else ""
             TaskEvent.objects.create(
                 task=record, status=Status.PENDING, at=record.submitted_at, note=note
@@ -299,6 +313,47 @@ class WorkerStatus(models.Model):
     @classmethod
     def online(cls) -> list["WorkerStatus"]:
         return list(cls.objects.filter(last_seen__gte=timezone.now() - cls.ONLINE_WITHIN))
+
+
+class ApiToken(models.Model):
+    """A bearer token for scripts. Only its SHA-256 is stored: the token itself is
+    shown once, when `manage.py create_token` makes it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    PREFIX = "tdb_"
+
+    def __str__(self) -> str:
+        return f"{self.name or 'token'} of {self.user}"
+
+    @staticmethod
+    def digest_of(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, user: Any, name: str = "") -> tuple["ApiToken", str]:
+        """Create a token for `user`; returns the record and the token to show once."""
+        token = cls.PREFIX + secrets.token_urlsafe(32)
+        return cls.objects.create(user=user, name=name, digest=cls.digest_of(token)), token
+
+    @classmethod
+    def user_for(cls, token: str) -> Any:
+        """The active user this token belongs to, or None."""
+        record = (
+            cls.objects.select_related("user")
+            .filter(digest=cls.digest_of(token), user__is_active=True)
+            .first()
+        )
+        if record is None:
+            return None
+        cls.objects.filter(pk=record.pk).update(last_used_at=timezone.now())
+        return record.user
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -62,14 +62,14 @@ def run_task(self: Task[Any, Any], kind: int) -> Any:
     return result
 
 
-def launch(kind: Kind, retry_of: TaskRecord | None = None) -> TaskRecord:
+def launch(kind: Kind, retry_of: TaskRecord | None = None, owner: Any = None) -> TaskRecord:
     """Record a new task as PENDING and queue it.
 
     The record is committed before the message is sent, so the worker always finds
     it. If the broker cannot take the message, the record is removed again and
     BrokerUnavailable raised: no task is listed that will never run.
     """
-    record = TaskRecord.submit(kind, retry_of=retry_of)
+    record = TaskRecord.submit(kind, retry_of=retry_of, owner=owner)
     try:
         run_task.apply_async(args=(int(kind),), task_id=str(record.task_id))
     except OperationalError as exc:

@@ -1,11 +1,13 @@
 """Views that read: the dashboard, the task collection and one task, in every form."""
 
+import dataclasses
 import json
 import logging
 import uuid
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
@@ -14,6 +16,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django_htmx.http import push_url
 
+from webapp.tasks.access import owner_scope, seconds_until_allowed, task_owner, visible_tasks
 from webapp.tasks.dashboard import BadQuery, TableQuery, dashboard_context, snapshot
 from webapp.tasks.kinds import Kind
 from webapp.tasks.models import TaskRecord
@@ -46,9 +49,10 @@ def table_query(request: HttpRequest, from_page: bool = False) -> TableQuery:
     if from_page and current:
         params = QueryDict(urlsplit(current).query)
     try:
-        return TableQuery.from_params(params)
+        query = TableQuery.from_params(params)
     except BadQuery as exc:
         raise BadInput(str(exc)) from None
+    return dataclasses.replace(query, owner=owner_scope(request))
 
 
 def render_table(request: HttpRequest, query: TableQuery, status: int = 200) -> HttpResponse:
@@ -116,8 +120,10 @@ def task_collection(request: HttpRequest) -> HttpResponse:
 
 def submit_task(request: HttpRequest) -> HttpResponse:
     kind = read_kind(request)
+    if limited := rate_limited(request):
+        return limited
     try:
-        record = launch(kind)
+        record = launch(kind, owner=task_owner(request))
     except BrokerUnavailable:
         return error_response(request, 503, BROKER_DOWN)
     answer = answer_for(request)
@@ -128,6 +134,18 @@ def submit_task(request: HttpRequest) -> HttpResponse:
     if answer is Answer.FRAGMENT:
         return render_table(request, table_query(request, from_page=True), status=201)
     return HttpResponseSeeOther(reverse("dashboard"))
+
+
+def rate_limited(request: HttpRequest) -> HttpResponse | None:
+    """A 429 answer if this client submitted too much lately, else None."""
+    wait = seconds_until_allowed(request)
+    if wait is None:
+        return None
+    response = error_response(
+        request, 429, f"Too many tasks launched from here; try again in {wait} s."
+    )
+    response["Retry-After"] = str(wait)
+    return response
 
 
 def read_kind(request: HttpRequest) -> Kind:
@@ -184,10 +202,11 @@ def parse_kind(raw: object) -> Kind:
 # --- One task ------------------------------------------------------------------------
 
 
-def get_record(task_id: str) -> TaskRecord:
-    """The task with this id, or a 404 whose message says which id was not found."""
+def get_record(request: HttpRequest, task_id: str) -> TaskRecord:
+    """The task with this id, if this request may see it, or a 404 whose message says
+    which id was not found (the same whether it does not exist or is someone else's)."""
     try:
-        return TaskRecord.objects.select_related("retry_of").get(task_id=uuid.UUID(task_id))
+        return visible_tasks(request).select_related("retry_of").get(task_id=uuid.UUID(task_id))
     except (ValueError, TaskRecord.DoesNotExist):
         shown = task_id if len(task_id) <= 40 else task_id[:40] + "…"
         raise BadInput(f"There is no task with id {shown!r}.", status=404) from None
@@ -229,12 +248,13 @@ def event_json(record: TaskRecord) -> list[dict[str, str]]:
 
 @negotiated("GET")
 def task_detail(request: HttpRequest, task_id: str) -> HttpResponse:
-    return render_detail(request, get_record(task_id))
+    return render_detail(request, get_record(request, task_id))
 
 
 # --- Health and errors -----------------------------------------------------------------
 
 
+@login_not_required
 def health(request: HttpRequest) -> HttpResponse:
     """Liveness for load balancers and container health checks: the database answers."""
     with connection.cursor() as cursor:

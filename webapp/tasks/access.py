@@ -1,0 +1,120 @@
+"""Who may use the dashboard, and what they see: login, bearer tokens, ownership,
+and the submission rate limit.
+
+With DASHBOARD_REQUIRE_LOGIN on, browsers are sent to the login page and scripts
+must send `Authorization: Bearer <token>`; other requests get 401 and nothing else.
+Users who are not staff see and steer only the tasks they launched; a task they
+may not see is a 404, exactly like one that does not exist.
+"""
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django_htmx.http import HttpResponseClientRedirect
+from django_ratelimit.core import get_usage
+
+from webapp.tasks.models import ApiToken, TaskRecord
+from webapp.tasks.representations import Answer, answer_for, error_response
+
+logger = logging.getLogger(__name__)
+
+LOGIN_NEEDED = "Log in first, or send `Authorization: Bearer <token>` (manage.py create_token)."
+
+
+class BearerTokenMiddleware:
+    """Authenticates `Authorization: Bearer <token>` requests as the token's user."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if header[:7].lower() == "bearer ":
+            user = ApiToken.user_for(header[7:].strip())
+            if user is None:
+                response = error_response(request, 401, "That token is not valid.")
+                response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+                return response
+            request.user = user
+        return self.get_response(request)
+
+
+class DashboardLoginRequiredMiddleware(LoginRequiredMiddleware):
+    """Django's login-required middleware, when DASHBOARD_REQUIRE_LOGIN is on, and
+    answering each kind of client in its own terms."""
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> HttpResponseBase | None:
+        if not settings.DASHBOARD_REQUIRE_LOGIN:
+            return None
+        return super().process_view(request, view_func, view_args, view_kwargs)
+
+    def handle_no_permission(  # type: ignore[override]  # also 401 and htmx redirects
+        self, request: HttpRequest, view_func: Callable[..., Any]
+    ) -> HttpResponse:
+        answer = answer_for(request)
+        if answer is Answer.JSON:
+            response = error_response(request, 401, LOGIN_NEEDED)
+            response["WWW-Authenticate"] = "Bearer"
+            return response
+        if answer is Answer.FRAGMENT:  # e.g. a poll after the session ended
+            return HttpResponseClientRedirect(self.get_login_url(view_func))
+        return super().handle_no_permission(request, view_func)
+
+
+def task_owner(request: HttpRequest) -> Any:
+    """The user to record as a new task's owner, if anyone is logged in."""
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None
+
+
+def owner_scope(request: HttpRequest) -> int | None:
+    """Whose tasks this request may see: a user id, or None for everyone's."""
+    if not settings.DASHBOARD_REQUIRE_LOGIN:
+        return None
+    user = request.user
+    return None if user.is_staff else user.pk
+
+
+def visible_tasks(request: HttpRequest) -> QuerySet[TaskRecord]:
+    owner = owner_scope(request)
+    tasks = TaskRecord.objects.all()
+    return tasks if owner is None else tasks.filter(owner_id=owner)
+
+
+def client_key(group: str, request: HttpRequest) -> str:
+    """Who a submission counts against: the user, else the client's address."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return f"user:{user.pk}"
+    address = request.META.get("REMOTE_ADDR", "")
+    if settings.PROXY_COUNT:
+        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        if len(hops) >= settings.PROXY_COUNT:
+            address = hops[-settings.PROXY_COUNT]
+    return f"addr:{address}"
+
+
+def seconds_until_allowed(request: HttpRequest) -> int | None:
+    """Count one submission; None if allowed, else seconds until the next one is."""
+    rate = settings.SUBMIT_RATE_LIMIT
+    if rate.lower() in ("", "off", "none"):
+        return None
+    try:
+        usage = get_usage(request, group="submit", key=client_key, rate=rate, increment=True)
+    except Exception:  # the cache is Redis: when it is down, let submissions through
+        logger.warning("rate limit not checked: cache unavailable", exc_info=True)
+        return None
+    if usage is None or not usage["should_limit"]:
+        return None
+    return max(1, int(usage["time_left"]))
