@@ -7,15 +7,17 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 from webapp.tasks.kinds import Kind
-from webapp.tasks.models import ACTIVE_STATUSES, TaskRecord
+from webapp.tasks.models import TaskRecord
 from webapp.tasks.representations import (
     Answer,
     HttpResponseSeeOther,
@@ -40,14 +42,26 @@ class BadInput(Exception):
 # --- The task table ----------------------------------------------------------------
 
 
-def table_context() -> dict[str, Any]:
-    """What the task table shows, with a version that changes whenever it would."""
-    tasks = list(TaskRecord.objects.all()[: settings.DASHBOARD_PAGE_SIZE])
-    active = TaskRecord.objects.filter(status__in=ACTIVE_STATUSES).exists()
-    fingerprint = "|".join(f"{t.task_id}:{t.updated_at.isoformat()}" for t in tasks)
+def table_version() -> tuple[str, bool]:
+    """The version of what the table shows, and whether any task is active.
+
+    Every open dashboard asks this on every poll, so it reads only what the version
+    is made of (`TaskRecord.newest_stamps`), never whole rows.
+    """
+    stamps, active = TaskRecord.newest_stamps(settings.DASHBOARD_PAGE_SIZE)
+    fingerprint = "|".join(f"{task_id}:{updated}" for task_id, updated in stamps)
     version = hashlib.blake2b(
         f"{active}|{fingerprint}".encode(), digest_size=8
     ).hexdigest()
+    return version, active
+
+
+def table_context(checked: tuple[str, bool] | None = None) -> dict[str, Any]:
+    """What the task table shows, with a version that changes whenever it would.
+    `checked` is `table_version()` when the caller has it already."""
+    version, active = checked or table_version()
+    # Read after the version: a write in between makes the next poll render again.
+    tasks = list(TaskRecord.objects.all()[: settings.DASHBOARD_PAGE_SIZE])
     return {
         "tasks": tasks,
         "version": version,
@@ -72,15 +86,42 @@ def launch_context() -> dict[str, Any]:
 
 def render_table(request: HttpRequest, status: int = 200) -> HttpResponse:
     answer = answer_for(request)
+    if answer is Answer.FRAGMENT:
+        return table_fragment(request, status)
     context = table_context()
     if answer is Answer.JSON:
         return JsonResponse({"tasks": [task.as_json() for task in context["tasks"]]})
-    if answer is Answer.FRAGMENT:
-        if request.GET.get("since") == context["version"]:
-            # Nothing visible changed: htmx swaps nothing and keeps polling.
-            return HttpResponse(status=204)
-        return render(request, "dashboard.html#task-table", context, status=status)
     return render(request, "dashboard.html", context | launch_context(), status=status)
+
+
+# How long a rendered table is kept. Its key names its content, so it never goes
+# stale, except for a running task's run time, which ticks between versions: a
+# cached table shows it as of its render, as a 204 leaves it on a watching page.
+TABLE_CACHE_SECONDS = 60
+
+
+def table_fragment(request: HttpRequest, status: int = 200) -> HttpResponse:
+    """The table for a poll: 204 when the poller has this version already, else the
+    table, rendered once per version and shared by every dashboard that polls.
+
+    The cache is shared by all users, so the fragment must show nothing particular
+    to one request or user (no csrf_token, no user name; a test checks the first).
+    """
+    checked = table_version()
+    if request.GET.get("since") == checked[0]:
+        # Nothing visible changed: htmx swaps nothing and keeps polling.
+        return HttpResponse(status=204)
+    # Everything else the markup depends on goes in the key: the host (an empty
+    # table shows a curl line naming it) and any other query parameter.
+    params = request.GET.copy()
+    params.pop("since", None)
+    key = f"task-table:{checked[0]}:{request.get_host()}:{params.urlencode()}"
+    html = cache.get(key)
+    if html is None:
+        context = table_context(checked)
+        html = render_to_string("dashboard.html#task-table", context, request)
+        cache.set(key, html, TABLE_CACHE_SECONDS)
+    return HttpResponse(html, status=status)
 
 
 @negotiated("GET")
