@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: help run test lint types unit e2e check migrate clean
+.PHONY: help run test lint types unit e2e bench check migrate clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -56,6 +56,12 @@ e2e: $(VENV)/.dev var ## The Playwright suite only
 	scripts/ensure-redis
 	scripts/ensure-chromium $(PY)
 	$(BIN)/pytest e2e
+
+bench: $(VENV)/.dev var ## Benchmark the real stack (~3 min): var/bench/results.md, .json, growth.png
+	scripts/ensure-redis
+	scripts/ensure-wrk
+	scripts/ensure-chromium $(PY)
+	$(PY) -m bench.run
 
 format: $(VENV)/.dev ## Format the code with ruff
 	$(BIN)/ruff format .

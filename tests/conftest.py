@@ -1,4 +1,4 @@
-"""Unit tests render templates without collectstatic: plain static storage, empty root."""
+"""Unit tests run without services: plain static storage, an empty root, a local cache."""
 
 from pathlib import Path
 
@@ -9,6 +9,8 @@ from pytest_django import Settings
 @pytest.fixture(autouse=True)
 def plain_static_storage(settings: Settings, tmp_path: Path) -> None:
     settings.STATIC_ROOT = tmp_path
+    # No Redis here: the cache is this process's memory.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     settings.STORAGES = settings.STORAGES | {
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
     }

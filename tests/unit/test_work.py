@@ -4,12 +4,12 @@ from webapp.tasks import work
 from webapp.tasks.kinds import Kind
 
 
-def test_instant_kind_reports_done_at_once() -> None:
+def test_instant_kind_finishes_at_once_without_progress_reports() -> None:
     reported: list[int] = []
 
     result = work.run(Kind.INSTANT, scale=1.0, report=reported.append)
 
-    assert reported == [100]
+    assert reported == []  # mark_succeeded sets progress to 100
     assert result == {"slept_seconds": 0.0, "steps": 1}
 
 

@@ -1,0 +1,1 @@
+"""`make bench`: the dashboard's benchmark, run against the real stack."""

@@ -1,0 +1,101 @@
+"""The table poll: a fixed, small number of indexed queries, whatever the history."""
+
+import re
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from webapp.tasks.kinds import Kind
+from webapp.tasks.models import Status, TaskRecord
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HX-Request": "true"}
+
+
+def add_finished_tasks(count: int) -> None:
+    # bulk_create still fires the status-count triggers: one INSERT per row.
+    TaskRecord.objects.bulk_create(
+        TaskRecord(kind=Kind.INSTANT, status=Status.SUCCESS, progress=100) for _ in range(count)
+    )
+
+
+def version_in(fragment: bytes) -> str:
+    match = re.search(rb"since=([0-9a-f]+)", fragment)
+    assert match, fragment[:300]
+    return match.group(1).decode()
+
+
+def queries_of(client: Client, url: str) -> tuple[int, int]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, headers=HTMX)
+    return response.status_code, len(queries)
+
+
+@pytest.mark.parametrize("history", [5, 40, 400])
+def test_unchanged_poll_is_three_queries_and_a_bare_204(client: Client, history: int) -> None:
+    add_finished_tasks(history)
+    version = version_in(client.get("/tasks/", headers=HTMX).content)
+
+    with CaptureQueriesContext(connection) as queries:
+        poll = client.get(f"/tasks/?since={version}", headers=HTMX)
+
+    # The visible rows, the six status counts, the online workers: nothing per row.
+    assert len(queries) == 3, [q["sql"] for q in queries.captured_queries]
+    assert poll.status_code == 204
+    assert poll.content == b""
+    # Document-only headers mean nothing on a bodiless answer; caching ones stay.
+    assert "Content-Security-Policy" not in poll.headers
+    assert "Content-Type" not in poll.headers
+    assert {"Accept", "HX-Request"} <= {v.strip() for v in poll["Vary"].split(",")}
+
+
+def test_changed_poll_takes_the_same_queries_whatever_the_history(client: Client) -> None:
+    counts = []
+    for history in (5, 40, 400):
+        add_finished_tasks(history)
+        status, count = queries_of(client, "/tasks/?since=old")
+        assert status == 200
+        counts.append(count)
+
+    assert len(set(counts)) == 1, counts
+    assert counts[0] <= 10, counts
+
+
+def test_the_version_changes_when_a_visible_row_does(client: Client) -> None:
+    add_finished_tasks(3)
+    task = TaskRecord.submit(Kind.SHORT)
+    versions = [version_in(client.get("/tasks/", headers=HTMX).content)]
+
+    TaskRecord.mark_started(str(task.task_id), worker="w")
+    versions.append(version_in(client.get("/tasks/", headers=HTMX).content))
+    TaskRecord.report_progress(str(task.task_id), 50)
+    versions.append(version_in(client.get("/tasks/", headers=HTMX).content))
+    TaskRecord.mark_succeeded(str(task.task_id), None)
+    versions.append(version_in(client.get("/tasks/", headers=HTMX).content))
+
+    assert len(set(versions)) == 4, versions
+
+
+@pytest.mark.parametrize(
+    ("url", "index"),
+    # Unfiltered, SQLite walks the rowid backwards and stops at the LIMIT.
+    [("/tasks/", "SCAN tasks_taskrecord"), ("/tasks/?status=FAILURE", "task_status_idx"),
+     ("/tasks/?kind=5", "task_kind_idx"), ("/tasks/?q=3fa8", "task_id")],
+)  # fmt: skip
+def test_the_rows_query_reads_an_index_newest_first(client: Client, url: str, index: str) -> None:
+    add_finished_tasks(50)
+
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url, headers={"Accept": "application/json"})
+
+    rows_query = next(
+        q["sql"] for q in queries.captured_queries if "ORDER BY" in q["sql"] and "LIMIT" in q["sql"]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {rows_query}")
+        plan = " / ".join(row[-1] for row in cursor.fetchall())
+    assert index in plan, plan
+    if index != "task_id":  # a prefix range is small; it may sort what it finds
+        assert "TEMP B-TREE" not in plan, plan  # never sorts the whole history
