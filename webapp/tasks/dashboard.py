@@ -4,11 +4,15 @@ and queue panel and the charts, and a version that changes whenever any of it wo
 import hashlib
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.db import connection
+from django.db.backends.signals import connection_created
 from django.db.models import Count, QuerySet
+from django.dispatch import receiver
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -140,13 +144,8 @@ class Snapshot:
     version: str = field(init=False)
 
     def __post_init__(self) -> None:
-        rows = "|".join(f"{t.id}:{t.updated_at.isoformat()}" for t in self.page.tasks)
-        workers = "|".join(f"{w.hostname}:{w.concurrency}" for w in self.workers)
-        counts = ",".join(str(n) for n in self.counts.values())
-        # The minute moves the charts' one-hour window along even when idle.
-        minute = timezone.now().strftime("%Y%m%d%H%M")
-        key = f"{self.query}|{rows}|{counts}|{workers}|{minute}"
-        self.version = hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+        stamps = [(t.id, t.updated_at) for t in self.page.tasks]
+        self.version = version_of(self.query, stamps, self.counts, self.workers)
 
     @property
     def active(self) -> bool:
@@ -155,6 +154,78 @@ class Snapshot:
     @property
     def poll_seconds(self) -> float:
         return settings.POLL_ACTIVE_SECONDS if self.active else settings.POLL_IDLE_SECONDS
+
+
+def version_of(
+    query: TableQuery,
+    stamps: list[tuple[int, datetime]],
+    counts: dict[str, int],
+    workers: list[WorkerStatus],
+) -> str:
+    """A short hash of everything the live page shows: the visible rows (each row's
+    updated_at moves with any change to it), the counts, the workers, and the minute
+    (the charts' one-hour window slides along even when nothing happens)."""
+    rows = "|".join(f"{pk}:{updated.isoformat()}" for pk, updated in stamps)
+    online = "|".join(f"{w.hostname}:{w.concurrency}" for w in workers)
+    numbers = ",".join(str(n) for n in counts.values())
+    minute = timezone.now().strftime("%Y%m%d%H%M")
+    key = f"{query}|{rows}|{numbers}|{online}|{minute}"
+    return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+
+
+# --- The poll's fast path ----------------------------------------------------------
+# Most polls find nothing changed. On SQLite the database says so itself:
+# `data_version` moves when another connection (a worker, another web process)
+# commits, and `total_changes()` when this one writes. Until either moves, the
+# minute turns, or WORKER_CHECK_SECONDS pass (a worker that stopped writing
+# heartbeats drops off the panel), the version computed last time still holds, and
+# an unchanged poll costs one tiny query. Other databases compute it every time.
+
+WORKER_CHECK_SECONDS = 5
+_remembered: dict[TableQuery, tuple[tuple[object, ...], str]] = {}
+_connection_generation = 0
+
+
+@receiver(connection_created)
+def _new_connection(**kwargs: object) -> None:
+    # A new connection counts its changes from zero again: forget the old stamps.
+    global _connection_generation
+    _connection_generation += 1
+
+
+def database_stamp() -> tuple[object, ...] | None:
+    if connection.vendor != "sqlite":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT (SELECT data_version FROM pragma_data_version()), total_changes()")
+        data_version, own_changes = cursor.fetchone()
+    now = timezone.now()
+    return (
+        _connection_generation,
+        data_version,
+        own_changes,
+        now.strftime("%Y%m%d%H%M"),
+        int(now.timestamp() // WORKER_CHECK_SECONDS),
+    )
+
+
+def poll_version(query: TableQuery) -> str:
+    """The version a poll's `since` is compared with, as cheaply as it can be had."""
+    stamp = database_stamp()
+    if stamp is not None and (hit := _remembered.get(query)) and hit[0] == stamp:
+        return hit[1]
+    tasks = query.filtered()
+    if query.before is not None:
+        tasks = tasks.filter(id__lt=query.before)
+    stamps = list(
+        tasks.order_by("-id").values_list("id", "updated_at")[: settings.DASHBOARD_PAGE_SIZE]
+    )
+    version = version_of(query, stamps, status_counts(query), WorkerStatus.online())
+    if stamp is not None:
+        if len(_remembered) > 1000:  # one entry per filter in use; keep it bounded
+            _remembered.clear()
+        _remembered[query] = (stamp, version)
+    return version
 
 
 def snapshot(query: TableQuery) -> Snapshot:

@@ -17,7 +17,13 @@ from django.urls import reverse
 from django_htmx.http import push_url
 
 from webapp.tasks.access import owner_scope, seconds_until_allowed, task_owner, visible_tasks
-from webapp.tasks.dashboard import BadQuery, TableQuery, dashboard_context, snapshot
+from webapp.tasks.dashboard import (
+    BadQuery,
+    TableQuery,
+    dashboard_context,
+    poll_version,
+    snapshot,
+)
 from webapp.tasks.kinds import Kind
 from webapp.tasks.models import TaskRecord
 from webapp.tasks.representations import (
@@ -57,6 +63,10 @@ def table_query(request: HttpRequest, from_page: bool = False) -> TableQuery:
 
 def render_table(request: HttpRequest, query: TableQuery, status: int = 200) -> HttpResponse:
     answer = answer_for(request)
+    since = request.GET.get("since")
+    if answer is Answer.FRAGMENT and since and since == poll_version(query):
+        # Nothing visible changed: htmx swaps nothing and keeps polling.
+        return HttpResponse(status=204)
     snap = snapshot(query)
     if answer is Answer.JSON:
         return JsonResponse(
@@ -69,9 +79,6 @@ def render_table(request: HttpRequest, query: TableQuery, status: int = 200) -> 
             },
             status=status,
         )
-    if answer is Answer.FRAGMENT and request.GET.get("since") == snap.version:
-        # Nothing visible changed: htmx swaps nothing and keeps polling.
-        return HttpResponse(status=204)
     context = dashboard_context(snap, seen=request.GET.get("seen"))
     # Navigation (counters, pager, back) brings the filter form along; polls and the
     # form's own requests leave it alone, so typing is never interrupted.
