@@ -71,9 +71,13 @@ def run_time_per_kind(tasks: QuerySet[TaskRecord], now: datetime | None = None) 
     """Mean run time of each kind over `tasks` that succeeded in the last hour."""
     since = (now or timezone.now()) - timedelta(minutes=MINUTES)
     times: dict[int, list[float]] = {}
-    rows = tasks.filter(
-        finished_at__gte=since, status=Status.SUCCESS, started_at__isnull=False
-    ).values_list("kind", "started_at", "finished_at")
+    # No ORDER BY: the default newest-first order would tempt SQLite into walking the
+    # whole table backwards instead of the (status, finished_at) range.
+    rows = (
+        tasks.filter(finished_at__gte=since, status=Status.SUCCESS, started_at__isnull=False)
+        .order_by()
+        .values_list("kind", "started_at", "finished_at")
+    )
     for kind, started, finished in rows:
         if started and finished:
             times.setdefault(kind, []).append((finished - started).total_seconds())
