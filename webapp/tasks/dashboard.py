@@ -2,8 +2,8 @@
 and queue panel and the charts, and a version that changes whenever any of it would."""
 
 import hashlib
-from collections import Counter
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
