@@ -158,7 +158,7 @@ def watching_cost(
         running = start_tasks()
         # The next idle poll sees the new tasks and switches the page to 1 s polls.
         page.wait_for_selector(
-            "#task-table[data-poll-seconds='1.0']", state="attached", timeout=15_000
+            "#task-table[data-poll-seconds='1']", state="attached", timeout=15_000
         )
         active = watch(page, traffic, active_seconds) | {"tasks_active": running}
         context.close()

@@ -76,6 +76,12 @@ class TaskRecord(models.Model):
     # --- Reading -------------------------------------------------------------------
 
     @property
+    def url(self) -> str:
+        # The task URLs are part of the product's contract (DESIGN.md); building them
+        # here spares the table a reverse() per row and action.
+        return f"/tasks/{self.task_id}/"
+
+    @property
     def short_id(self) -> str:
         return str(self.task_id)[:8]
 
@@ -149,7 +155,7 @@ class TaskRecord(models.Model):
             "traceback": self.traceback or None,
             "worker": self.worker or None,
             "retry_of": str(self.retry_of.task_id) if self.retry_of else None,
-            "url": f"/tasks/{self.task_id}/",
+            "url": self.url,
         }
 
     # --- State changes -------------------------------------------------------------
