@@ -2,7 +2,9 @@
 
 Redis, a Celery worker (prefork) and gunicorn run as separate processes on free
 loopback ports with a private SQLite database, exactly as `make run` runs them,
-and are stopped (whole process groups) when the session ends.
+and are stopped (whole process groups) when the session ends. With `--postgres`
+the database is a private PostgreSQL cluster instead (initdb in a temporary
+directory, its own free port).
 """
 
 import contextlib
@@ -13,6 +15,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
+import psycopg
 import pytest
 
 ROOT = Path(__file__).resolve().parent
@@ -83,6 +87,7 @@ class Stack:
     env: dict[str, str]
     directory: Path
     services: dict[str, Service] = field(default_factory=dict)
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
 
     def start(self, name: str, *command: str, env: dict[str, str] | None = None) -> Service:
         log_path = self.directory / f"{name}.log"
@@ -113,13 +118,19 @@ class Stack:
     def database(self) -> sqlite3.Connection:
         return sqlite3.connect(self.directory / "db.sqlite3")
 
+    def fetch(self, query: str) -> list[tuple[Any, ...]]:
+        """Rows of a read-only query on this stack's database, SQLite or PostgreSQL."""
+        if self.env["DATABASE_URL"].startswith("postgres"):
+            with psycopg.connect(self.env["DATABASE_URL"]) as pg:
+                return list(pg.execute(query).fetchall())
+        with contextlib.closing(self.database()) as db:
+            return list(db.execute(query).fetchall())
+
     def active_task_count(self) -> int:
-        with self.database() as db:
-            row = db.execute(
-                "SELECT count(*) FROM tasks_taskrecord "
-                "WHERE status IN ('PENDING', 'STARTED', 'RETRY')"
-            ).fetchone()
-        return int(row[0])
+        rows = self.fetch(
+            "SELECT count(*) FROM tasks_taskrecord WHERE status IN ('PENDING', 'STARTED', 'RETRY')"
+        )
+        return int(rows[0][0])
 
     def wait_until_idle(self, timeout: float = 60) -> None:
         wait_for(lambda: self.active_task_count() == 0, timeout, "no active task")
@@ -127,6 +138,8 @@ class Stack:
     def stop(self) -> None:
         for service in reversed(list(self.services.values())):
             service.stop()
+        for cleanup in self.cleanups:
+            cleanup()
 
 
 def start_redis(stack: Stack, port: int) -> Service:
@@ -179,8 +192,73 @@ def start_web(stack: Stack, port: int, env: dict[str, str] | None = None) -> Ser
     return web
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--postgres",
+        action="store_true",
+        help="run the stack on a private PostgreSQL server (initdb) instead of SQLite",
+    )
+
+
+def postgres_bindir() -> Path | None:
+    """The newest PostgreSQL server installed (Debian's layout), if any."""
+    for bindir in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (bindir / "initdb").exists():
+            return bindir
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        bindir = Path(subprocess.check_output([pg_config, "--bindir"], text=True).strip())
+        if (bindir / "initdb").exists():
+            return bindir
+    return None
+
+
+def start_postgres(stack: Stack, port: int) -> str:
+    """A throwaway cluster on a free loopback port; returns its DATABASE_URL.
+
+    PostgreSQL refuses to run as root, so as root it runs as the postgres user,
+    in a directory of its own outside pytest's (root-only) temporary directory.
+    """
+    bindir = postgres_bindir()
+    if bindir is None:
+        pytest.exit("--postgres: no PostgreSQL server found (apt install postgresql)")
+    as_postgres = []
+    root = Path(tempfile.mkdtemp(prefix="dashboard-postgres-"))
+    if os.getuid() == 0:
+        as_postgres = [
+            "setpriv",
+            "--reuid=postgres",
+            "--regid=postgres",
+            "--init-groups",
+        ]
+        shutil.chown(root, "postgres", "postgres")
+    stack.cleanups.append(lambda: shutil.rmtree(root, ignore_errors=True))
+    subprocess.run(
+        [*as_postgres, str(bindir / "initdb"), "--pgdata", str(root / "data"),
+         "--username=dashboard", "--auth=trust", "--encoding=UTF8", "--no-sync"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    stack.start(
+        "postgres",
+        *as_postgres, str(bindir / "postgres"), "-D", str(root / "data"),
+        "-h", "127.0.0.1", "-p", str(port), "-k", str(root),
+        "-c", "fsync=off", "-c", "synchronous_commit=off",
+    )  # fmt: skip
+    url = f"postgres://dashboard@127.0.0.1:{port}/postgres"
+
+    def answers() -> bool:
+        try:
+            with psycopg.connect(url, connect_timeout=2):
+                return True
+        except psycopg.OperationalError:
+            return False
+
+    wait_for(answers, 30, "PostgreSQL to accept connections")
+    return url
+
+
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[Stack]:
     directory = tmp_path_factory.mktemp("stack")
     redis_port, web_port = free_port(), free_port()
     env = {
@@ -200,6 +278,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     }
     stack = Stack(url=f"http://127.0.0.1:{web_port}", env=env, directory=directory)
     try:
+        if pytestconfig.getoption("postgres"):
+            env["DATABASE_URL"] = start_postgres(stack, free_port())
         start_redis(stack, redis_port)
         stack.manage("migrate", "--noinput", "-v", "0")
         stack.manage("collectstatic", "--noinput", "-v", "0")

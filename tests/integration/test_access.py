@@ -127,8 +127,7 @@ def test_browser_login_opens_the_dashboard(secured: Secured) -> None:
 
 
 def test_tokens_are_stored_hashed(stack: Stack, secured: Secured) -> None:
-    with stack.database() as db:
-        stored = [row[0] for row in db.execute("SELECT digest FROM tasks_apitoken")]
+    stored = [row[0] for row in stack.fetch("SELECT digest FROM tasks_apitoken")]
 
     assert secured.tokens["alice"] not in stored
     assert all(len(digest) == 64 for digest in stored)
