@@ -6,9 +6,12 @@ a plain form. Impossible actions are 409 with a message; a destructive one poste
 by a plain form first shows a confirmation page (htmx asks with hx-confirm).
 """
 
+from datetime import datetime
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -66,7 +69,9 @@ def confirm_page(request: HttpRequest, question: str, button: str) -> HttpRespon
     return render(request, "confirm.html", context)
 
 
-def after_change(request: HttpRequest, record: TaskRecord, json_status: int = 200) -> HttpResponse:
+def after_change(
+    request: HttpRequest, record: TaskRecord, started: datetime, json_status: int = 200
+) -> HttpResponse:
     """The answer to an action that changed `record`, in the caller's form."""
     answer = answer_for(request)
     if answer is Answer.JSON:
@@ -74,12 +79,14 @@ def after_change(request: HttpRequest, record: TaskRecord, json_status: int = 20
     if from_detail_panel(request):
         return render_detail(request, record)
     if answer is Answer.FRAGMENT:
-        return render_table(request, table_query(request, from_page=True))
+        query = table_query(request, from_page=True)
+        return render_table(request, query, announce_since=started)
     return HttpResponseSeeOther(next_url(request, reverse("dashboard")))
 
 
 @negotiated("POST")
 def cancel_task(request: HttpRequest, task_id: str) -> HttpResponse:
+    started = timezone.now()
     record = get_record(request, task_id)
     if not record.can_cancel:
         raise BadInput(
@@ -97,11 +104,12 @@ def cancel_task(request: HttpRequest, task_id: str) -> HttpResponse:
             f"Task {record.short_id} finished ({record.status}) before it could be cancelled.",
             status=409,
         )
-    return after_change(request, record)
+    return after_change(request, record, started)
 
 
 @negotiated("POST")
 def retry_task(request: HttpRequest, task_id: str) -> HttpResponse:
+    started = timezone.now()
     record = get_record(request, task_id)
     if not record.can_retry:
         raise BadInput(
@@ -124,7 +132,8 @@ def retry_task(request: HttpRequest, task_id: str) -> HttpResponse:
     if from_detail_panel(request):
         return HttpResponseClientRedirect(new_url)
     if answer is Answer.FRAGMENT:
-        return render_table(request, table_query(request, from_page=True), status=201)
+        query = table_query(request, from_page=True)
+        return render_table(request, query, status=201, announce_since=started)
     return HttpResponseSeeOther(next_url(request, new_url))
 
 

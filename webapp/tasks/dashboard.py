@@ -16,7 +16,6 @@ from django.db.models import Count, QuerySet
 from django.dispatch import receiver
 from django.http import QueryDict
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from webapp.tasks import charts
 from webapp.tasks.kinds import Kind
@@ -24,7 +23,6 @@ from webapp.tasks.models import (
     ACTIVE_STATUSES,
     Status,
     StatusCount,
-    TaskEvent,
     TaskRecord,
     WorkerStatus,
 )
@@ -286,37 +284,20 @@ def workers_panel(snap: Snapshot) -> dict[str, Any]:
     }
 
 
-def announcements(snap: Snapshot, seen: str | None) -> list[str]:
-    """Status changes of the visible tasks since the client's last render, for the
-    aria-live region (screen readers say them; the table shows them)."""
-    since = parse_datetime(seen) if seen else None
-    if since is None:
-        return []
-    by_pk = {t.id: t for t in snap.page.tasks}
-    events = TaskEvent.objects.filter(task_id__in=by_pk, at__gt=since).order_by("at")[:5]
-    return [
-        f"Task {by_pk[e.task_id].short_id} ({by_pk[e.task_id].get_kind_display()}) "
-        f"{Status(e.status).label}."
-        for e in events
-    ]
-
-
-def dashboard_context(snap: Snapshot, seen: str | None = None) -> dict[str, Any]:
+def dashboard_context(snap: Snapshot) -> dict[str, Any]:
     now = timezone.now()
     return {
         "tasks": snap.page.tasks,
         "page": snap.page,
         "query": snap.query,
         "filter_query": snap.query.query_string(before=None),
-        "poll_query": snap.query.query_string(since=snap.version, seen=now.isoformat()),
+        "poll_query": snap.query.query_string(since=snap.version),
         "version": snap.version,
         "poll_seconds": snap.poll_seconds,
         "counters": counters(snap.counts),
         "panel": workers_panel(snap),
         "throughput": charts.throughput(snap.query.visible(), now),
         "kind_times": charts.run_time_per_kind(snap.query.visible(), now),
-        "announcements": announcements(snap, seen),
         "statuses": list(Status),
         "kinds": list(Kind),
-        "rendered_at": now,
     }

@@ -4,6 +4,7 @@ import dataclasses
 import json
 import logging
 import uuid
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -13,9 +14,12 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django_htmx.http import push_url
 
+from webapp.tasks import live
 from webapp.tasks.access import owner_scope, seconds_until_allowed, task_owner, visible_tasks
 from webapp.tasks.dashboard import (
     BadQuery,
@@ -25,7 +29,7 @@ from webapp.tasks.dashboard import (
     snapshot,
 )
 from webapp.tasks.kinds import Kind
-from webapp.tasks.models import TaskRecord
+from webapp.tasks.models import Status, TaskRecord
 from webapp.tasks.representations import (
     Answer,
     BadInput,
@@ -61,12 +65,21 @@ def table_query(request: HttpRequest, from_page: bool = False) -> TableQuery:
     return dataclasses.replace(query, owner=owner_scope(request))
 
 
-def render_table(request: HttpRequest, query: TableQuery, status: int = 200) -> HttpResponse:
+def render_table(
+    request: HttpRequest,
+    query: TableQuery,
+    status: int = 200,
+    announce_since: datetime | None = None,
+) -> HttpResponse:
+    """The task table in the request's form. `announce_since`: an action's start, so
+    the fragment also announces what the action (and any quick worker) changed."""
     answer = answer_for(request)
     since = request.GET.get("since")
     if answer is Answer.FRAGMENT and since and since == poll_version(query):
         # Nothing visible changed: htmx swaps nothing and keeps polling.
         return HttpResponse(status=204)
+    if answer is Answer.FRAGMENT:
+        return render_live(request, query, since, status, announce_since)
     snap = snapshot(query)
     if answer is Answer.JSON:
         return JsonResponse(
@@ -79,19 +92,37 @@ def render_table(request: HttpRequest, query: TableQuery, status: int = 200) -> 
             },
             status=status,
         )
-    context = dashboard_context(snap, seen=request.GET.get("seen"))
+    context = dashboard_context(snap) | launch_context()
+    return render(request, "dashboard.html", context, status=status)
+
+
+def render_live(
+    request: HttpRequest,
+    query: TableQuery,
+    since: str | None,
+    status: int,
+    announce_since: datetime | None = None,
+) -> HttpResponse:
+    """The live fragment: shared by every dashboard with these filters, plus what
+    is this request's own (announcements, and the filter form on navigation)."""
+    entry = live.shared_fragment(request, query)
+    live.remember_first_seen(entry)
+    heard_since = live.first_seen(since) or announce_since
+    own = {"announcements": live.announcements(entry, heard_since), "oob": True}
+    parts = [entry["html"], render_to_string("dashboard.html#announcer", own)]
     # Navigation (counters, pager, back) brings the filter form along; polls and the
     # form's own requests leave it alone, so typing is never interrupted.
-    context["sync_filters"] = "since" not in request.GET and htmx_trigger(request) != "filters"
-    if answer is Answer.FRAGMENT:
-        response = render(request, "dashboard.html#live", context, status=status)
-        if request.method == "GET" and "since" not in request.GET:
-            # Filters and paging put the canonical URL in the address bar (bookmarks,
-            # back button), without the empty fields a form sends.
-            query_string = query.query_string()
-            push_url(response, f"/?{query_string}" if query_string else "/")
-        return response
-    return render(request, "dashboard.html", context | launch_context(), status=status)
+    navigation = request.method == "GET" and since is None
+    if navigation and htmx_trigger(request) != "filters":
+        form = {"query": query, "statuses": list(Status), "kinds": list(Kind), "oob": True}
+        parts.append(render_to_string("dashboard.html#filters", form))
+    response = HttpResponse("".join(parts), status=status)
+    if navigation:
+        # Filters and paging put the canonical URL in the address bar (bookmarks,
+        # back button), without the empty fields a form sends.
+        query_string = query.query_string()
+        push_url(response, f"/?{query_string}" if query_string else "/")
+    return response
 
 
 def htmx_trigger(request: HttpRequest) -> str | None:
@@ -126,6 +157,7 @@ def task_collection(request: HttpRequest) -> HttpResponse:
 
 
 def submit_task(request: HttpRequest) -> HttpResponse:
+    started = timezone.now()
     kind = read_kind(request)
     if limited := rate_limited(request):
         return limited
@@ -139,7 +171,8 @@ def submit_task(request: HttpRequest) -> HttpResponse:
         response["Location"] = record.as_json()["url"]
         return response
     if answer is Answer.FRAGMENT:
-        return render_table(request, table_query(request, from_page=True), status=201)
+        query = table_query(request, from_page=True)
+        return render_table(request, query, status=201, announce_since=started)
     return HttpResponseSeeOther(reverse("dashboard"))
 
 
