@@ -11,12 +11,22 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 
 import httpx
 import pytest
 
-from conftest import ROOT, Stack, free_port, stack_environment, start_redis, wait_for
+from conftest import (
+    ROOT,
+    Service,
+    Stack,
+    free_port,
+    stack_environment,
+    start_redis,
+    start_web,
+    wait_for,
+)
 
 
 @pytest.fixture(scope="session")
@@ -58,8 +68,30 @@ def private_stack(migrated: Path, directory: Path, **settings: str) -> Iterator[
         stack.stop()
 
 
+def curl_like(url: str, timeout: float = 15) -> httpx.Client:
+    """A client that speaks like curl: `Accept: */*`, and it keeps no cookies (a
+    cookie would make the CSRF check apply, as for a browser)."""
+    no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+    return httpx.Client(
+        base_url=url, timeout=timeout, headers={"Accept": "*/*"}, cookies=no_cookies
+    )
+
+
 def web_port(stack: Stack) -> int:
     return int(stack.url.rsplit(":", 1)[1])
+
+
+def start_private_web(stack: Stack) -> Service:
+    """gunicorn (two workers, as in the session stack) on the stack's own port."""
+    return start_web(stack, web_port(stack), env=stack.env)
+
+
+def web_service(stack: Stack) -> Service:
+    return stack.services[f"web-{web_port(stack)}"]
+
+
+def redis_port(stack: Stack) -> int:
+    return int(stack.env["REDIS_URL"].rsplit(":", 1)[1].split("/")[0])
 
 
 def task_rows(stack: Stack) -> list[dict[str, object]]:

@@ -15,9 +15,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import Service, Stack, start_web, start_worker, wait_for
+from conftest import Service, Stack, start_worker, wait_for
 from tests.integration.conftest import submit, wait_for_status
-from tests.reliability.conftest import private_stack, timeline, wait_for_log, web_port
+from tests.reliability.conftest import (
+    curl_like,
+    private_stack,
+    start_private_web,
+    timeline,
+    wait_for_log,
+)
 
 # A short task runs 5 s: time to kill it halfway. A message held by a dead worker
 # comes back after 30 s, well after a live worker has failed the task (~12 s).
@@ -29,13 +35,13 @@ def faults(migrated: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     with private_stack(migrated, tmp_path_factory.mktemp("killed"), **SETTINGS) as stack:
         # One pool process, so the process running the task is the only child.
         start_worker(stack, "victim", concurrency=1)
-        start_web(stack, web_port(stack), env=stack.env)
+        start_private_web(stack)
         yield stack
 
 
 @pytest.fixture
 def client(faults: Stack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=faults.url, timeout=15) as c:
+    with curl_like(faults.url) as c:
         yield c
 
 
