@@ -6,7 +6,9 @@ a plain form. Impossible actions are 409 with a message; a destructive one poste
 by a plain form first shows a confirmation page (htmx asks with hx-confirm).
 """
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -35,7 +37,10 @@ from webapp.tasks.views import (
 
 def next_url(request: HttpRequest, default: str) -> str:
     """Where a plain form goes back to: its `next` field if it is a path on this site."""
-    target = request.POST.get("next", "") if request.content_type != "application/json" else ""
+    try:
+        target = request.POST.get("next", "") if request.content_type != "application/json" else ""
+    except (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent, MultiPartParserError):
+        target = ""  # the action is done; a body Django refuses only costs the way back
     if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}
     ):

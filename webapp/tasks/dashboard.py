@@ -4,6 +4,7 @@ and queue panel and the charts, and a version that changes whenever any of it wo
 import hashlib
 import re
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 from urllib.parse import urlencode
 
@@ -47,7 +48,10 @@ class TableQuery:
             raise BadQuery(f"status must be one of {', '.join(Status.values)}.")
         kind_text = params.get("kind", "").strip()
         if kind_text and not (
-            kind_text.isascii() and kind_text.isdigit() and int(kind_text) in Kind.values
+            kind_text.isascii()
+            and kind_text.isdigit()
+            and len(kind_text) < 5  # int() refuses more than 4300 digits
+            and int(kind_text) in Kind.values
         ):
             raise BadQuery(f"kind must be one of {Kind.accepted()}.")
         search = params.get("q", "").strip()
@@ -198,8 +202,15 @@ def workers_panel(snap: Snapshot) -> dict[str, Any]:
 def announcements(snap: Snapshot, seen: str | None) -> list[str]:
     """Status changes of the visible tasks since the client's last render, for the
     aria-live region (screen readers say them; the table shows them)."""
-    since = parse_datetime(seen) if seen else None
-    if since is None:
+    try:
+        since = parse_datetime(seen) if seen else None
+        if since is None:
+            return []
+        # In UTC now: a moment near year 1 or 9999 would overflow in the query.
+        if timezone.is_naive(since):
+            since = timezone.make_aware(since)
+        since = since.astimezone(UTC)
+    except (ValueError, OverflowError):  # well formed but impossible: month 13, ...
         return []
     by_pk = {t.id: t for t in snap.page.tasks}
     events = TaskEvent.objects.filter(task_id__in=by_pk, at__gt=since).order_by("at")[:5]
