@@ -77,6 +77,21 @@ def curl_like(url: str, timeout: float = 15) -> httpx.Client:
     )
 
 
+@pytest.fixture(scope="package")
+def target(migrated: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A private stack for the bad-input tests, with only what answers requests:
+    Redis and gunicorn (accepted tasks stay queued; no worker is needed)."""
+    with private_stack(migrated, tmp_path_factory.mktemp("target")) as stack:
+        start_private_web(stack)
+        yield stack
+
+
+@pytest.fixture(scope="package")
+def target_client(target: Stack) -> Iterator[httpx.Client]:
+    with curl_like(target.url) as client:
+        yield client
+
+
 def web_port(stack: Stack) -> int:
     return int(stack.url.rsplit(":", 1)[1])
 

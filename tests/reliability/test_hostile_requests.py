@@ -3,15 +3,13 @@
 plain success where the request is in fact fine), never a 5xx, and the server logs
 no traceback for any of them."""
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import pytest
 
 from conftest import Stack
-from tests.reliability.conftest import curl_like, private_stack, start_private_web, web_service
+from tests.reliability.conftest import web_service
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 JSON = {"Content-Type": "application/json"}
@@ -141,32 +139,18 @@ CASES = [
 ]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def target(migrated: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    # Only what answers requests: Redis and gunicorn. No worker is needed.
-    with private_stack(migrated, tmp_path_factory.mktemp("hostile")) as stack:
-        start_private_web(stack)
-        yield stack
-
-
-@pytest.fixture(scope="module")
-def client(target: Stack) -> Iterator[httpx.Client]:
-    with curl_like(target.url) as c:
-        yield c
-
-
 def test_there_are_at_least_forty_hostile_requests() -> None:
     assert len(CASES) >= 40
 
 
 @pytest.mark.parametrize("hostile", CASES)
 def test_a_hostile_request_gets_a_4xx_with_a_message_and_no_traceback(
-    target: Stack, client: httpx.Client, hostile: Hostile
+    target: Stack, target_client: httpx.Client, hostile: Hostile
 ) -> None:
     log = web_service(target).log
     logged_before = len(log())
 
-    response = client.request(
+    response = target_client.request(
         hostile.method,
         hostile.path,
         # As bytes, so that header values can be any UTF-8, as on the wire.
