@@ -142,13 +142,16 @@ def start_redis(stack: Stack, port: int) -> Service:
 
 
 def start_worker(stack: Stack, name: str = "worker", concurrency: int = 2) -> Service:
+    # A restarted worker appends to its predecessor's log: wait for a new "ready".
+    log_path = stack.directory / f"{name}.log"
+    logged_before = len(log_path.read_text(errors="replace")) if log_path.exists() else 0
     worker = stack.start(
         name,
         str(BIN / "celery"), "-A", "webapp", "worker", "--loglevel=INFO",
         f"--concurrency={concurrency}", f"--hostname={name}@%h",
         "--without-gossip", "--without-mingle",
     )  # fmt: skip
-    wait_for(lambda: " ready." in worker.log(), 60, f"celery {name} to be ready")
+    wait_for(lambda: " ready." in worker.log()[logged_before:], 60, f"celery {name} to be ready")
     return worker
 
 
