@@ -162,14 +162,17 @@ def start_redis(stack: Stack, port: int) -> Service:
     return redis
 
 
-def start_worker(stack: Stack, name: str = "worker") -> Service:
+def start_worker(stack: Stack, name: str = "worker", concurrency: int = 2) -> Service:
+    # A restarted worker appends to its predecessor's log: wait for a new "ready".
+    log_path = stack.directory / f"{name}.log"
+    logged_before = len(log_path.read_text(errors="replace")) if log_path.exists() else 0
     worker = stack.start(
         name,
         str(BIN / "celery"), "-A", "webapp", "worker", "--loglevel=INFO",
-        "--concurrency=2", f"--hostname={name}@%h",
+        f"--concurrency={concurrency}", f"--hostname={name}@%h",
         "--without-gossip", "--without-mingle",
     )  # fmt: skip
-    wait_for(lambda: " ready." in worker.log(), 60, f"celery {name} to be ready")
+    wait_for(lambda: " ready." in worker.log()[logged_before:], 60, f"celery {name} to be ready")
     return worker
 
 
@@ -257,11 +260,9 @@ def start_postgres(stack: Stack, port: int) -> str:
     return url
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[Stack]:
-    directory = tmp_path_factory.mktemp("stack")
-    redis_port, web_port = free_port(), free_port()
-    env = {
+def stack_environment(directory: Path, redis_port: int) -> dict[str, str]:
+    """The environment of a stack whose database and static files live in `directory`."""
+    return {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{directory / 'db.sqlite3'}",
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
@@ -276,6 +277,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config)
         "GUNICORN_ACCESSLOG": "-",
         "PYTHONUNBUFFERED": "1",
     }
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[Stack]:
+    directory = tmp_path_factory.mktemp("stack")
+    redis_port, web_port = free_port(), free_port()
+    env = stack_environment(directory, redis_port)
     stack = Stack(url=f"http://127.0.0.1:{web_port}", env=env, directory=directory)
     try:
         if pytestconfig.getoption("postgres"):

@@ -8,7 +8,9 @@ by a plain form first shows a confirmation page (htmx asks with hx-confirm).
 
 from datetime import datetime
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -40,7 +42,10 @@ from webapp.tasks.views import (
 
 def next_url(request: HttpRequest, default: str) -> str:
     """Where a plain form goes back to: its `next` field if it is a path on this site."""
-    target = request.POST.get("next", "") if request.content_type != "application/json" else ""
+    try:
+        target = request.POST.get("next", "") if request.content_type != "application/json" else ""
+    except (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent, MultiPartParserError):
+        target = ""  # the action is done; a body Django refuses only costs the way back
     if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}
     ):

@@ -13,7 +13,7 @@ nothing. Those skip the token check; everything else gets Django's full check
 from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import CsrfViewMiddleware
@@ -39,5 +39,6 @@ class BrowserCsrfMiddleware(CsrfViewMiddleware):
             return super().process_view(request, callback, callback_args, callback_kwargs)
         except RequestDataTooBig:
             return error_response(request, 413, "The request body is too large.")
-        except MultiPartParserError as exc:
+        except (TooManyFieldsSent, TooManyFilesSent, MultiPartParserError) as exc:
+            # Django would answer 400 too, but log a traceback for each.
             return error_response(request, 400, f"Malformed form body: {exc}")

@@ -25,6 +25,10 @@ class Status(models.TextChoices):
 
 
 ACTIVE_STATUSES = (Status.PENDING, Status.STARTED, Status.RETRY)
+# A task waiting to retry whose worker is gone is given up this long after its
+# next try was due (a live worker may still hold the delayed message: with Redis,
+# the worker that receives it keeps it until it is due).
+LOST_RETRY_GRACE = timedelta(seconds=60)
 FINISHED_STATUSES = (Status.SUCCESS, Status.FAILURE, Status.REVOKED)
 RETRYABLE_STATUSES = (Status.FAILURE, Status.REVOKED)
 
@@ -47,6 +51,10 @@ class TaskRecord(models.Model):
     error = models.TextField(blank=True)
     traceback = models.TextField(blank=True)
     worker = models.CharField(max_length=255, blank=True)
+    # Which run of a worker process started the task (a new id on every start of a
+    # worker, even under the same hostname), so a task whose worker died can be told
+    # apart from one that is still running: see mark_lost.
+    worker_instance = models.CharField(max_length=32, blank=True)
     retry_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
     )
@@ -166,12 +174,19 @@ class TaskRecord(models.Model):
 
     @classmethod
     def _transition(
-        cls, task_id: str, allowed: tuple[str, ...], note: str = "", **changes: Any
+        cls,
+        task_id: str,
+        allowed: tuple[str, ...],
+        note: str = "",
+        only_if: dict[str, Any] | None = None,
+        **changes: Any,
     ) -> bool:
         now = timezone.now()
         with transaction.atomic():
-            changed = cls.objects.filter(task_id=task_id, status__in=allowed).update(
-                updated_at=now, **changes
+            changed = (
+                cls.objects.filter(task_id=task_id, status__in=allowed)
+                .filter(**(only_if or {}))
+                .update(updated_at=now, **changes)
             )
             if changed:
                 TaskEvent.objects.create(
@@ -195,7 +210,7 @@ class TaskRecord(models.Model):
         return record
 
     @classmethod
-    def mark_started(cls, task_id: str, worker: str) -> bool:
+    def mark_started(cls, task_id: str, worker: str, instance: str = "") -> bool:
         return cls._transition(
             task_id,
             ACTIVE_STATUSES,
@@ -205,6 +220,7 @@ class TaskRecord(models.Model):
             retry_at=None,
             progress=0,
             worker=worker,
+            worker_instance=instance,
             attempts=models.F("attempts") + 1,
         )
 
@@ -256,6 +272,52 @@ class TaskRecord(models.Model):
         )
 
     @classmethod
+    def mark_lost(cls, online_instances: set[str]) -> list[str]:
+        """Fail the tasks whose worker died under them; returns their ids.
+
+        A task is lost when the worker run that started it (`worker_instance`) no
+        longer reports itself and the task itself has not moved for as long: a
+        running task reports progress at every step, so a live one whose worker
+        only missed heartbeats (say, while Redis was away) is left alone. A task
+        waiting to retry is lost when its last worker is gone and its next try is
+        well overdue. Called on every worker heartbeat; it reads only the active
+        rows, along the status index. The UPDATE is conditional on the instance
+        seen here, so a task that another worker has just restarted is left alone,
+        and if the broker ever redelivers the lost message (visibility timeout),
+        mark_started refuses it: the task never gets a second, late result.
+        """
+        now = timezone.now()
+        quiet_since = now - WorkerStatus.ONLINE_WITHIN
+        candidates = (
+            cls.objects.filter(
+                models.Q(status=Status.STARTED, updated_at__lt=quiet_since)
+                | models.Q(status=Status.RETRY, retry_at__lt=now - LOST_RETRY_GRACE)
+            )
+            .exclude(worker_instance="")  # started before instances were recorded
+            .exclude(worker_instance__in=online_instances)
+            .values_list("task_id", "worker", "worker_instance", "status")
+        )
+        lost = []
+        for task_id, worker, instance, status in candidates:
+            running = status == Status.STARTED
+            still: dict[str, Any] = {"worker_instance": instance}
+            if running:
+                still["updated_at__lt"] = quiet_since  # no progress in between
+            while_ = "while running" if running else "before the next try of"
+            if cls._transition(
+                str(task_id),
+                (status,),
+                note=f"worker {worker} was lost",
+                only_if=still,
+                status=Status.FAILURE,
+                error=f"The worker {worker} was lost {while_} this task; it was not run again.",
+                retry_at=None,
+                finished_at=now,
+            ):
+                lost.append(str(task_id))
+        return lost
+
+    @classmethod
     def mark_cancelled(cls, task_id: str, note: str) -> bool:
         return cls._transition(
             task_id,
@@ -304,6 +366,9 @@ class WorkerStatus(models.Model):
     """A Celery worker as it last reported itself (on start, then every heartbeat)."""
 
     hostname = models.CharField(max_length=255, primary_key=True)
+    # A new id each time a worker starts (see workers.py), copied onto the tasks it
+    # starts: a restarted worker keeps its hostname but not its instance.
+    instance = models.CharField(max_length=32, blank=True)
     concurrency = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(default=timezone.now)
     last_seen = models.DateTimeField(default=timezone.now)
@@ -320,6 +385,10 @@ class WorkerStatus(models.Model):
     @classmethod
     def online(cls) -> list["WorkerStatus"]:
         return list(cls.objects.filter(last_seen__gte=timezone.now() - cls.ONLINE_WITHIN))
+
+    @classmethod
+    def online_instances(cls) -> set[str]:
+        return {worker.instance for worker in cls.online()}
 
 
 class ApiToken(models.Model):

@@ -13,7 +13,7 @@ from kombu.exceptions import OperationalError
 from webapp.celery import app
 from webapp.tasks import (
     work,
-    workers,  # noqa: F401 - registers the heartbeat receivers
+    workers,  # also registers the heartbeat receivers
 )
 from webapp.tasks.kinds import Kind
 from webapp.tasks.models import TaskRecord
@@ -33,8 +33,11 @@ class BrokerUnavailable(Exception):
 def run_task(self: Task[Any, Any], kind: int) -> Any:
     """Run one task of `kind`, keeping its record up to date as it goes."""
     task_id = str(self.request.id)
-    if not TaskRecord.mark_started(task_id, worker=self.request.hostname or ""):
-        # Cancelled or deleted before a worker got to it: do none of the work.
+    if not TaskRecord.mark_started(
+        task_id, worker=self.request.hostname or "", instance=workers.INSTANCE
+    ):
+        # Cancelled or deleted before a worker got to it, or a redelivery of a task
+        # already failed as lost (workers.py): do none of the work.
         logger.info("skipping task %s: it is no longer waiting to run", task_id)
         return None
     attempt = self.request.retries

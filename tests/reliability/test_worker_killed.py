@@ -1,0 +1,104 @@
+"""A worker killed with SIGKILL in the middle of a task never leaves it STARTED.
+
+The policy (README, "Reliability"): when only the pool process running the task
+dies, Celery gives the message back (acks late + reject on worker lost) and the task
+runs again to SUCCESS; when the whole worker dies, a live worker fails the task with
+a readable reason, and the message Redis redelivers later is skipped.
+"""
+
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import Service, Stack, start_worker, wait_for
+from tests.integration.conftest import submit, wait_for_status
+from tests.reliability.conftest import (
+    curl_like,
+    private_stack,
+    start_private_web,
+    timeline,
+    wait_for_log,
+)
+
+# A short task runs 5 s: time to kill it halfway. A message held by a dead worker
+# comes back after 30 s, well after a live worker has failed the task (~12 s).
+SETTINGS = {"TASK_TIME_SCALE": "0.5", "BROKER_VISIBILITY_TIMEOUT": "30"}
+
+
+@pytest.fixture(scope="module")
+def faults(migrated: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with private_stack(migrated, tmp_path_factory.mktemp("killed"), **SETTINGS) as stack:
+        # One pool process, so the process running the task is the only child.
+        start_worker(stack, "victim", concurrency=1)
+        start_private_web(stack)
+        yield stack
+
+
+@pytest.fixture
+def client(faults: Stack) -> Iterator[httpx.Client]:
+    with curl_like(faults.url) as c:
+        yield c
+
+
+def pool_processes(worker: Service) -> list[int]:
+    found = subprocess.run(
+        ["pgrep", "-P", str(worker.process.pid)], capture_output=True, text=True, check=False
+    )
+    return [int(pid) for pid in found.stdout.split()]
+
+
+def running_halfway(client: httpx.Client, task_id: str) -> bool:
+    task = client.get(f"/tasks/{task_id}/").json()
+    return bool(task["task_status"] == "STARTED" and task["progress"] >= 20)
+
+
+def test_a_killed_pool_process_gives_the_task_back_and_it_runs_again(
+    faults: Stack, client: httpx.Client
+) -> None:
+    worker = faults.services["victim"]
+    task_id = submit(client, 1)["task_id"]
+    wait_for(lambda: running_halfway(client, task_id), 30, "the task to be halfway")
+    [pool_process] = pool_processes(worker)
+
+    os.kill(pool_process, signal.SIGKILL)
+
+    task = wait_for_status(client, task_id, "SUCCESS", timeout=60)
+    assert task["attempts"] == 2
+    assert timeline(faults, task_id) == ["PENDING", "STARTED", "STARTED", "SUCCESS"]
+    assert task["task_result"] == {"slept_seconds": 5.0, "steps": 20}
+    assert worker.process.poll() is None, "the worker itself carried on"
+    assert "WorkerLostError" in worker.log()
+
+
+def test_a_task_of_a_killed_worker_is_failed_by_its_successor_and_never_rerun(
+    faults: Stack, client: httpx.Client
+) -> None:
+    worker = faults.services["victim"]
+    task_id = submit(client, 1)["task_id"]
+    wait_for(lambda: running_halfway(client, task_id), 30, "the task to be halfway")
+
+    # The whole worker, main process and pool, dies at once; a new one starts
+    # under the same hostname (as after a crash and a supervisor's restart).
+    os.killpg(worker.process.pid, signal.SIGKILL)
+    worker.process.wait()
+    worker.stop()
+    successor = start_worker(faults, "victim", concurrency=1)
+    log_offset = len(successor.log())
+
+    task = wait_for_status(client, task_id, "FAILURE", timeout=60)
+    assert "was lost while running this task" in task["error"]
+    assert task["error"].startswith("The worker victim@")
+    assert task["attempts"] == 1
+    # Redis hands the dead worker's message out again after the visibility
+    # timeout; the successor receives it and skips it.
+    wait_for_log(successor.log, f"skipping task {task_id}", timeout=90, after=log_offset)
+    task = client.get(f"/tasks/{task_id}/").json()
+    assert task["task_status"] == "FAILURE"
+    assert task["attempts"] == 1
+    assert task["task_result"] is None
+    assert timeline(faults, task_id) == ["PENDING", "STARTED", "FAILURE"]
