@@ -138,8 +138,8 @@ class Bench:
         self.stack.wait_until_idle()
         requests: dict[str, Callable[[], str]] = {
             "floor": lambda: f"{self.web}/bench/floor",
-            # The version moves once a minute (the charts' hour slides along), so
-            # each run asks with the version current when it starts.
+            # Each run asks with the version current when it starts (a worker that
+            # comes or goes between runs would change it).
             "unchanged": lambda: f"{self.web}/tasks/?since={self.current_version()}",
             "changed": lambda: f"{self.web}/tasks/",
         }

@@ -30,6 +30,7 @@ class Throughput:
     peak: int
     totals: dict[str, int]  # outcome label -> tasks finished in the hour
     start: datetime
+    end: datetime
 
     @property
     def summary(self) -> str:
@@ -140,4 +141,4 @@ def throughput(tasks: QuerySet[TaskRecord], now: datetime | None = None) -> Thro
                     label=f"{minute_label}: {n} {Status(status).label}",
                 )
             )
-    return Throughput(bars=bars, peak=peak, totals=totals, start=start)
+    return Throughput(bars=bars, peak=peak, totals=totals, start=start, end=now)

@@ -165,23 +165,23 @@ def version_of(
     workers: list[WorkerStatus],
 ) -> str:
     """A short hash of everything the live page shows: the visible rows (each row's
-    updated_at moves with any change to it), the counts, the workers, and the minute
-    (the charts' one-hour window slides along even when nothing happens)."""
+    updated_at moves with any change to it), the counts and the workers. Not the
+    clock: an idle dashboard gets nothing but empty 204s, and its charts say up to
+    what time they count."""
     rows = "|".join(f"{pk}:{updated.isoformat()}" for pk, updated in stamps)
     online = "|".join(f"{w.hostname}:{w.concurrency}" for w in workers)
     numbers = ",".join(str(n) for n in counts.values())
-    minute = timezone.now().strftime("%Y%m%d%H%M")
-    key = f"{query}|{rows}|{numbers}|{online}|{minute}"
+    key = f"{query}|{rows}|{numbers}|{online}"
     return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
 
 
 # --- The poll's fast path ----------------------------------------------------------
 # Most polls find nothing changed. On SQLite the database says so itself:
 # `data_version` moves when another connection (a worker, another web process)
-# commits, and `total_changes()` when this one writes. Until either moves, the
-# minute turns, or WORKER_CHECK_SECONDS pass (a worker that stopped writing
-# heartbeats drops off the panel), the version computed last time still holds, and
-# an unchanged poll costs one tiny query. Other databases compute it every time.
+# commits, and `total_changes()` when this one writes. Until either moves or
+# WORKER_CHECK_SECONDS pass (a worker that stopped writing heartbeats drops off the
+# panel), the version computed last time still holds, and an unchanged poll costs
+# one tiny query. Other databases compute it every time.
 
 WORKER_CHECK_SECONDS = 5
 _remembered: dict[TableQuery, tuple[tuple[object, ...], str]] = {}
@@ -201,13 +201,11 @@ def database_stamp() -> tuple[object, ...] | None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT (SELECT data_version FROM pragma_data_version()), total_changes()")
         data_version, own_changes = cursor.fetchone()
-    now = timezone.now()
     return (
         _connection_generation,
         data_version,
         own_changes,
-        now.strftime("%Y%m%d%H%M"),
-        int(now.timestamp() // WORKER_CHECK_SECONDS),
+        int(timezone.now().timestamp() // WORKER_CHECK_SECONDS),
     )
 
 
