@@ -11,11 +11,11 @@ INSERT_FINISHED = """
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count)
 INSERT INTO tasks_taskrecord (
     task_id, kind, status, progress, attempts, submitted_at, started_at, finished_at,
-    updated_at, result, error, traceback, worker
+    updated_at, result, error, traceback, worker, worker_instance
 )
 SELECT
     lower(hex(randomblob(16))), i % 4, 'SUCCESS', 100, 1, stamp, stamp, stamp, stamp,
-    '{"slept_seconds": 0.0, "steps": 1}', '', '', 'bench@history'
+    '{"slept_seconds": 0.0, "steps": 1}', '', '', 'bench@history', ''
 FROM (SELECT i, datetime('2026-01-01', '+' || (:offset + i) || ' seconds') AS stamp
       FROM n)
 """

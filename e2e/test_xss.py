@@ -16,8 +16,8 @@ def test_markup_in_results_and_errors_is_shown_as_text(page: Page, stack: Stack)
         db.execute(
             "INSERT INTO tasks_taskrecord (task_id, kind, status, progress, attempts,"
             " submitted_at, updated_at, started_at, finished_at, result, error, traceback,"
-            " worker) VALUES (?, 5, 'FAILURE', 30, 1, datetime('now'), datetime('now'),"
-            " datetime('now'), datetime('now'), ?, ?, ?, ?)",
+            " worker, worker_instance) VALUES (?, 5, 'FAILURE', 30, 1, datetime('now'),"
+            " datetime('now'), datetime('now'), datetime('now'), ?, ?, ?, ?, '')",
             (task_id.hex, json.dumps(PAYLOAD), PAYLOAD, PAYLOAD, PAYLOAD),
         )
 

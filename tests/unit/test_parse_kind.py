@@ -2,9 +2,9 @@
 
 import pytest
 
+from webapp.tasks.inputs import parse_kind
 from webapp.tasks.kinds import Kind
 from webapp.tasks.representations import BadInput
-from webapp.tasks.views import parse_kind
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
 from webapp.tasks.access import task_owner, visible_tasks
+from webapp.tasks.inputs import read_field
 from webapp.tasks.kinds import Kind
 from webapp.tasks.models import FINISHED_STATUSES, TaskRecord
 from webapp.tasks.representations import (
@@ -33,7 +34,6 @@ from webapp.tasks.views import (
     BROKER_DOWN,
     get_record,
     rate_limited,
-    read_field,
     render_detail,
     render_table,
     table_query,

@@ -1,0 +1,86 @@
+"""Reading what clients send: the `type` field of a form or JSON body, refusing
+bodies that can't be read with a 4xx that says why."""
+
+import json
+from collections import Counter
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import HttpRequest
+from django.http.multipartparser import MultiPartParserError
+
+from webapp.tasks.kinds import Kind
+from webapp.tasks.representations import BadInput
+
+
+def read_kind(request: HttpRequest) -> Kind:
+    """The kind named by the `type` field of a form or JSON body."""
+    return parse_kind(read_field(request, "type"))
+
+
+def read_field(request: HttpRequest, name: str) -> object:
+    """One field of a form or JSON object body, refusing bodies we can't read."""
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not length.isdigit() or int(length) > settings.SUBMIT_MAX_BYTES:
+        raise BadInput(
+            f"The request body is too large; send at most {settings.SUBMIT_MAX_BYTES} bytes.",
+            status=413,
+        )
+    content_type = request.content_type or ""
+    if content_type == "application/json":
+        try:
+            body = json.loads(request.body or b"null", object_pairs_hook=_unique_keys)
+        except (ValueError, RequestDataTooBig) as exc:
+            raise BadInput(f"The body is not valid JSON: {exc}") from None
+        if not isinstance(body, dict):
+            raise BadInput(f'Send a JSON object such as {{"{name}": 1}}.')
+        return body.get(name)
+    if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        values = form_values(request, name)
+        if len(values) > 1:
+            # Taking the last one silently would run something the client may
+            # not have meant; say so instead.
+            raise BadInput(f"Send one `{name}`, not {len(values)}.")
+        return values[0] if values else None
+    if not int(length) and name != "type":
+        return None  # an action without a body
+    raise BadInput(
+        f"Send `{name}` as a form field (multipart/form-data or "
+        "application/x-www-form-urlencoded) or as JSON (application/json).",
+        status=415,
+    )
+
+
+def form_values(request: HttpRequest, name: str) -> list[str]:
+    """Every value of a form field, turning bodies Django refuses into BadInput
+    (413 or 400) rather than a SuspiciousOperation logged with its traceback."""
+    try:
+        return request.POST.getlist(name)
+    except RequestDataTooBig:
+        raise BadInput("The request body is too large.", status=413) from None
+    except (TooManyFieldsSent, TooManyFilesSent, MultiPartParserError) as exc:
+        raise BadInput(f"Malformed form body: {exc}") from None
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object, refusing a key given twice (json.loads would keep the last)."""
+    body = dict(pairs)
+    if len(body) < len(pairs):
+        key, times = Counter(key for key, _ in pairs).most_common(1)[0]
+        shown = key if len(key) <= 20 else key[:20] + "…"
+        raise BadInput(f"Send one `{shown}`, not {times}.")
+    return body
+
+
+def parse_kind(raw: object) -> Kind:
+    accepted = f"type must be one of {Kind.accepted()}"
+    if raw is None or raw == "":
+        raise BadInput(f"The field `type` is missing; {accepted}.")
+    if isinstance(raw, bool) or not isinstance(raw, (int, str)):
+        raise BadInput(f"{accepted}.")
+    text = str(raw).strip()
+    # (The length first: int() refuses strings of more than 4300 digits.)
+    if not (text.isascii() and text.isdigit() and len(text) < 5) or int(text) not in Kind.values:
+        shown = text if len(text) <= 20 else text[:20] + "…"
+        raise BadInput(f"{shown!r} is not a task type; {accepted}.")
+    return Kind(int(text))
