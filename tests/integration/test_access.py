@@ -1,13 +1,14 @@
 """With DASHBOARD_REQUIRE_LOGIN, only logged-in users and token holders get in, and
 users who are not staff see and steer only their own tasks."""
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
 
-from conftest import Stack, free_port, start_web
+from conftest import PAGE_SIZE, Stack, free_port, start_web
 
 USERS = """
 from django.contrib.auth.models import User
@@ -131,3 +132,170 @@ def test_tokens_are_stored_hashed(stack: Stack, secured: Secured) -> None:
 
     assert secured.tokens["alice"] not in stored
     assert all(len(digest) == 64 for digest in stored)
+
+
+# --- htmx actions answer with the caller's own table --------------------------------
+
+HTMX = {"HX-Request": "true", "Accept": "text/html"}
+# Where an htmx action says it was posted from; the fragment it gets back is the
+# table of that page. None: no HX-Current-URL at all.
+FROM_PAGES = {
+    "no-current-url": None,
+    "dashboard": "/",
+    "filtered": "/?status=PENDING&kind=0",
+    "paged-back": "/?before=999999999999",
+    "searching-alices-id": "/?q={alices_prefix}",
+}
+
+
+ALICES_TASKS = (
+    "SELECT t.task_id FROM tasks_taskrecord t JOIN auth_user u ON t.owner_id = u.id "
+    "WHERE u.username = 'alice'"
+)
+
+
+def alices_task_ids(stack: Stack) -> set[str]:
+    """Every task id alice owns, as URLs write them."""
+    return {str(uuid.UUID(str(task_id))) for (task_id,) in stack.fetch(ALICES_TASKS)}
+
+
+def finished_task_of(client: httpx.Client) -> str:
+    """A task of the client's own that is REVOKED (so it can be retried or deleted)."""
+    task_id = client.post("/tasks/", data={"type": "3"}).json()["task_id"]
+    assert client.post(f"/tasks/{task_id}/cancel/").status_code == 200
+    return str(task_id)
+
+
+def htmx_action(secured: Secured, bob: httpx.Client, action: str) -> tuple[str, dict[str, str]]:
+    """The path and form body of one of bob's actions, set up so that it succeeds."""
+    if action == "submit":
+        return "/tasks/", {"type": "0"}
+    if action == "cancel":
+        return f"/tasks/{bob.post('/tasks/', data={'type': '3'}).json()['task_id']}/cancel/", {}
+    if action in ("retry", "delete"):
+        return f"/tasks/{finished_task_of(bob)}/{action}/", {}
+    return "/tasks/clear/", {}
+
+
+@pytest.mark.parametrize("from_page", list(FROM_PAGES), ids=list(FROM_PAGES))
+@pytest.mark.parametrize("action", ["submit", "cancel", "retry", "delete", "clear"])
+def test_htmx_actions_answer_with_only_the_users_own_tasks(
+    stack: Stack, secured: Secured, action: str, from_page: str
+) -> None:
+    with secured.as_user("alice") as alice, secured.as_user("bob") as bob:
+        alices = alice.post("/tasks/", data={"type": "0"}).json()["task_id"]
+        path, body = htmx_action(secured, bob, action)
+        headers = dict(HTMX)
+        if (page := FROM_PAGES[from_page]) is not None:
+            headers["HX-Current-URL"] = secured.url + page.format(alices_prefix=alices[:8])
+
+        response = bob.post(path, data=body, headers=headers)
+        for task in bob.get("/tasks/", params={"status": "STARTED"}).json()["tasks"]:
+            bob.post(f"/tasks/{task['task_id']}/cancel/")  # retries run long tasks
+
+    assert response.status_code in (200, 201), response.text[:300]
+    assert 'id="task-table"' in response.text
+    leaked = {task_id for task_id in alices_task_ids(stack) if task_id in response.text}
+    assert not leaked, f"bob's {action} fragment shows alice's tasks {leaked}"
+
+
+def test_a_staff_members_htmx_action_shows_everyones_tasks(secured: Secured) -> None:
+    with secured.as_user("alice") as alice, secured.as_user("carol") as carol:
+        alices = alice.post("/tasks/", data={"type": "0"}).json()["task_id"]
+
+        response = carol.post("/tasks/", data={"type": "0"}, headers=HTMX)
+
+    assert response.status_code == 201
+    assert alices in response.text
+
+
+def test_an_htmx_action_from_a_page_with_too_many_fields_is_done_and_scoped(
+    stack: Stack, secured: Secured
+) -> None:
+    with secured.as_user("alice") as alice, secured.as_user("bob") as bob:
+        alice.post("/tasks/", data={"type": "0"})
+        before = len(bob.get("/tasks/").json()["tasks"])
+        current = f"{secured.url}/?" + "a&" * 1001 + "status=PENDING"
+
+        response = bob.post(
+            "/tasks/", data={"type": "0"}, headers=HTMX | {"HX-Current-URL": current}
+        )
+
+        after = bob.get("/tasks/").json()["tasks"]
+
+    assert response.status_code == 201, response.text[:300]
+    assert len(after) == min(before + 1, PAGE_SIZE)
+    assert after[0]["task_id"] in response.text
+    assert not {t for t in alices_task_ids(stack) if t in response.text}
+
+
+# --- Smaller leaks: the workers panel and the retries of a task ----------------------
+
+PLANT = """
+from datetime import datetime, timezone
+from django.contrib.auth.models import User
+from webapp.tasks.models import Status, TaskRecord, WorkerStatus
+alice = User.objects.get(username="alice")
+worker = WorkerStatus.online()[0]
+long_ago = datetime(2001, 2, 3, 4, 5, 6, tzinfo=timezone.utc)
+TaskRecord.objects.create(kind=0, owner=alice, submitted_at=long_ago, task_id="{queued}")
+TaskRecord.objects.create(
+    kind=3, owner=alice, status=Status.STARTED, task_id="{running}",
+    worker=worker.hostname, worker_instance=worker.instance,
+)
+"""
+
+
+def busy_counts(page: str) -> list[int]:
+    """The Busy column of the workers panel."""
+    panel = page.split('id="workers"', 1)[1].split("</section>", 1)[0]
+    rows = panel.split("<tbody>", 1)[1].split("</tbody>", 1)[0].split("<tr>")[1:]
+    return [int(row.rsplit("<td>", 1)[1].split("</td>", 1)[0]) for row in rows]
+
+
+@pytest.fixture
+def alices_queued_and_running(stack: Stack, secured: Secured) -> Iterator[None]:
+    """Two of alice's tasks planted in the database: one queued since 2001 (nothing
+    sent to the broker), one STARTED on the live worker's current instance."""
+    queued, running = str(uuid.uuid4()), str(uuid.uuid4())
+    stack.manage("shell", "-c", PLANT.replace("{queued}", queued).replace("{running}", running))
+    yield
+    stack.manage(
+        "shell",
+        "-c",
+        "from webapp.tasks.models import TaskRecord; "
+        f"TaskRecord.objects.filter(task_id__in=['{queued}', '{running}']).delete()",
+    )
+
+
+@pytest.mark.usefixtures("alices_queued_and_running")
+def test_the_workers_panel_counts_only_the_users_own_tasks(secured: Secured) -> None:
+    page = {"Accept": "text/html"}
+    with secured.as_user("bob") as bob, secured.as_user("carol") as carol:
+        for task in bob.get("/tasks/", params={"status": "STARTED"}).json()["tasks"]:
+            bob.post(f"/tasks/{task['task_id']}/cancel/")
+
+        bobs = bob.get("/", headers=page).text
+        carols = carol.get("/", headers=page).text
+
+    assert "2001-02-03T04:05:06" not in bobs
+    assert "2001-02-03T04:05:06" in carols
+    assert sum(busy_counts(bobs)) == 0
+    assert sum(busy_counts(carols)) >= 1
+    assert "Your tasks queued" in bobs
+    assert "Your tasks queued" not in carols
+
+
+def test_a_task_lists_only_the_retries_its_reader_may_see(secured: Secured) -> None:
+    with secured.as_user("alice") as alice, secured.as_user("carol") as carol:
+        alices = finished_task_of(alice)
+        carols_retry = carol.post(f"/tasks/{alices}/retry/").json()["task_id"]
+        carol.post(f"/tasks/{carols_retry}/cancel/")
+
+        as_json = alice.get(f"/tasks/{alices}/").json()
+        as_page = alice.get(f"/tasks/{alices}/", headers={"Accept": "text/html"}).text
+        seen_by_staff = carol.get(f"/tasks/{alices}/").json()
+
+    assert as_json["retries"] == []
+    assert carols_retry not in as_page
+    assert seen_by_staff["retries"] == [carols_retry]

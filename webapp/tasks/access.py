@@ -79,17 +79,23 @@ def task_owner(request: HttpRequest) -> Any:
 
 
 def owner_scope(request: HttpRequest) -> int | None:
-    """Whose tasks this request may see: a user id, or None for everyone's."""
+    """Whose tasks this request may see: a user id, or None for everyone's. Every
+    query that lists, counts, reads or deletes tasks starts from this answer, through
+    `visible_tasks` or a TableQuery (whose owner views.table_query sets from it)."""
     if not settings.DASHBOARD_REQUIRE_LOGIN:
         return None
     user = request.user
     return None if user.is_staff else user.pk
 
 
-def visible_tasks(request: HttpRequest) -> QuerySet[TaskRecord]:
-    owner = owner_scope(request)
+def tasks_of(owner: int | None) -> QuerySet[TaskRecord]:
+    """The tasks an owner scope covers (None: everyone's)."""
     tasks = TaskRecord.objects.all()
     return tasks if owner is None else tasks.filter(owner_id=owner)
+
+
+def visible_tasks(request: HttpRequest) -> QuerySet[TaskRecord]:
+    return tasks_of(owner_scope(request))
 
 
 def client_key(group: str, request: HttpRequest) -> str:

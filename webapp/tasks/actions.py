@@ -37,6 +37,7 @@ from webapp.tasks.views import (
     render_detail,
     render_table,
     table_query,
+    task_json,
 )
 
 
@@ -80,7 +81,7 @@ def after_change(
     """The answer to an action that changed `record`, in the caller's form."""
     answer = answer_for(request)
     if answer is Answer.JSON:
-        return JsonResponse(record.as_json(), status=json_status)
+        return JsonResponse(task_json(request, record), status=json_status)
     if from_detail_panel(request):
         return render_detail(request, record)
     if answer is Answer.FRAGMENT:

@@ -18,6 +18,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from webapp.tasks import charts
+from webapp.tasks.access import tasks_of
 from webapp.tasks.kinds import Kind
 from webapp.tasks.models import (
     ACTIVE_STATUSES,
@@ -34,18 +35,22 @@ class BadQuery(ValueError):
     """A filter or page parameter that can't be understood; the message says why."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TableQuery:
-    """Which tasks the table shows: filters, and where the page starts."""
+    """Which tasks the table shows: whose, filters, and where the page starts.
 
+    The owner has no default, so no query can be built without saying whose tasks
+    it covers; views.table_query is where requests get theirs (access.owner_scope).
+    """
+
+    owner: int | None  # only this user's tasks (None: everyone's); not in URLs
     status: str = ""
     kind: Kind | None = None
     search: str = ""  # a prefix of task ids, as typed
     before: int | None = None  # show tasks older than this record id (keyset paging)
-    owner: int | None = None  # only this user's tasks (None: everyone's); not in URLs
 
     @classmethod
-    def from_params(cls, params: QueryDict) -> "TableQuery":
+    def from_params(cls, params: QueryDict, *, owner: int | None) -> "TableQuery":
         status = params.get("status", "").strip().upper()
         if status and status not in Status.values:
             raise BadQuery(f"status must be one of {', '.join(Status.values)}.")
@@ -66,6 +71,7 @@ class TableQuery:
         ):
             raise BadQuery("before must be a record number from a page link.")
         return cls(
+            owner=owner,
             status=status,
             kind=Kind(int(kind_text)) if kind_text else None,
             search=search,
@@ -87,8 +93,7 @@ class TableQuery:
         return urlencode({k: v for k, v in values.items() if v not in ("", None)})
 
     def visible(self) -> QuerySet[TaskRecord]:
-        tasks = TaskRecord.objects.all()
-        return tasks if self.owner is None else tasks.filter(owner_id=self.owner)
+        return tasks_of(self.owner)
 
     def filtered(self) -> QuerySet[TaskRecord]:
         tasks = self.visible()
@@ -260,15 +265,16 @@ def counters(counts: dict[str, int]) -> list[dict[str, Any]]:
 
 
 def workers_panel(snap: Snapshot) -> dict[str, Any]:
+    """Workers and queue. For a user who sees only their own tasks, the busy counts
+    and the oldest queued task are theirs too (`own_only` labels them so): other
+    users' tasks are not theirs to count, nor to date."""
+    tasks = snap.query.visible()
     # Counted here rather than by GROUP BY, which SQLite may answer with a table scan
     # when its statistics rate the status index poorly; running tasks are few.
-    busy = Counter(
-        TaskRecord.objects.filter(status=Status.STARTED).values_list("worker", flat=True)
-    )
-    oldest = (
-        TaskRecord.objects.filter(status=Status.PENDING).order_by("id").only("submitted_at").first()
-    )
+    busy = Counter(tasks.filter(status=Status.STARTED).values_list("worker", flat=True))
+    oldest = tasks.filter(status=Status.PENDING).order_by("id").only("submitted_at").first()
     return {
+        "own_only": snap.query.owner is not None,
         "workers": [
             {
                 "hostname": w.hostname,

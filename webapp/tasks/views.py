@@ -1,6 +1,5 @@
 """Views that read: the dashboard, the task collection and one task, in every form."""
 
-import dataclasses
 import logging
 import uuid
 from datetime import datetime
@@ -8,6 +7,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import TooManyFieldsSent
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
@@ -49,24 +49,25 @@ BROKER_DOWN = (
 
 
 def table_query(request: HttpRequest, from_page: bool = False) -> TableQuery:
-    """The filters of the request, or for an action posted from the dashboard by
-    htmx, those of the page it was posted from."""
-    params = request.GET
+    """The table this request may see (its owner scope), with the filters of the
+    request, or for an action posted from the dashboard by htmx, those of the page
+    it was posted from. The only place a view gets a TableQuery."""
+    owner = owner_scope(request)
     htmx = getattr(request, "htmx", None)
     current = htmx.current_url if htmx else None
     if from_page and current:
         # The action itself has been done by now; a page URL that can't be read
-        # (urlsplit raises on e.g. "http://[::1") or holds bad filters only costs
-        # the filters, never the answer: the unfiltered table is shown instead.
+        # (urlsplit raises on e.g. "http://[::1", QueryDict on too many fields) or
+        # holds bad filters only costs the filters, never the answer nor the scope:
+        # the unfiltered table of the caller's own tasks is shown instead.
         try:
-            return TableQuery.from_params(QueryDict(urlsplit(current).query))
-        except ValueError:  # BadQuery too
-            return TableQuery()
+            return TableQuery.from_params(QueryDict(urlsplit(current).query), owner=owner)
+        except (ValueError, TooManyFieldsSent):  # BadQuery too
+            return TableQuery(owner=owner)
     try:
-        query = TableQuery.from_params(params)
+        return TableQuery.from_params(request.GET, owner=owner)
     except BadQuery as exc:
         raise BadInput(str(exc)) from None
-    return dataclasses.replace(query, owner=owner_scope(request))
 
 
 def render_table(
@@ -205,11 +206,33 @@ def get_record(request: HttpRequest, task_id: str) -> TaskRecord:
         raise BadInput(f"There is no task with id {shown!r}.", status=404) from None
 
 
-def detail_context(record: TaskRecord) -> dict[str, object]:
+def retry_of_visible(request: HttpRequest, record: TaskRecord) -> TaskRecord | None:
+    """The task this one retries, if this request may see it."""
+    if record.retry_of_id is None:
+        return None
+    if not visible_tasks(request).filter(pk=record.retry_of_id).exists():
+        return None
+    return record.retry_of
+
+
+def retries_visible(request: HttpRequest, record: TaskRecord) -> list[TaskRecord]:
+    """The retries of this task that this request may see: a staff member may retry
+    anyone's task, and that retry is theirs, not the original owner's."""
+    return list(visible_tasks(request).filter(retry_of=record))
+
+
+def task_json(request: HttpRequest, record: TaskRecord) -> dict[str, object]:
+    """A task as JSON, naming only the related tasks this request may see."""
+    retry_of = retry_of_visible(request, record)
+    return record.as_json() | {"retry_of": str(retry_of.task_id) if retry_of else None}
+
+
+def detail_context(request: HttpRequest, record: TaskRecord) -> dict[str, object]:
     return {
         "task": record,
+        "retry_of": retry_of_visible(request, record),
         "events": list(record.events.all()),
-        "retries": list(record.retries.all()),
+        "retries": retries_visible(request, record),
         "version": record.updated_at.isoformat(),
         "poll_seconds": settings.POLL_ACTIVE_SECONDS,
         "flower_url": settings.FLOWER_URL,
@@ -220,17 +243,17 @@ def render_detail(request: HttpRequest, record: TaskRecord) -> HttpResponse:
     answer = answer_for(request)
     if answer is Answer.JSON:
         return JsonResponse(
-            record.as_json()
+            task_json(request, record)
             | {
                 "events": event_json(record),
-                "retries": [str(r.task_id) for r in record.retries.all()],
+                "retries": [str(r.task_id) for r in retries_visible(request, record)],
             }
         )
     version = record.updated_at.isoformat()
     if answer is Answer.FRAGMENT and request.GET.get("since") == version:
         return HttpResponse(status=204)
     template = "task_detail.html#task-detail" if answer is Answer.FRAGMENT else "task_detail.html"
-    return render(request, template, detail_context(record))
+    return render(request, template, detail_context(request, record))
 
 
 def event_json(record: TaskRecord) -> list[dict[str, str]]:
