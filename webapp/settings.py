@@ -127,6 +127,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Before any view or login check, after everything its 400 needs (htmx, headers).
+    "webapp.tasks.middleware.QueryLimitMiddleware",
 ]
 
 ROOT_URLCONF = "webapp.urls"

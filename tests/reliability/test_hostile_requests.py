@@ -3,6 +3,7 @@
 plain success where the request is in fact fine), never a 5xx, and the server logs
 no traceback for any of them."""
 
+import socket
 from dataclasses import dataclass, field
 
 import httpx
@@ -142,6 +143,91 @@ CASES = [
 ]  # fmt: skip
 
 
+# --- Parser limits, on every endpoint ------------------------------------------------
+# Each endpoint as a client reaches it; the task id is one that does not exist, so the
+# actions stop at 404 once the request has been read.
+ENDPOINTS = [
+    ("GET", "/"),
+    ("GET", "/tasks/"),
+    ("POST", "/tasks/"),
+    ("GET", f"/tasks/{UNKNOWN}/"),
+    ("POST", f"/tasks/{UNKNOWN}/cancel/"),
+    ("POST", f"/tasks/{UNKNOWN}/retry/"),
+    ("POST", f"/tasks/{UNKNOWN}/delete/"),
+    ("POST", "/tasks/clear/"),
+    ("GET", "/healthz"),
+    ("GET", "/accounts/login/"),
+    ("POST", "/accounts/login/"),
+    ("GET", "/admin/"),
+]
+POSTS = [(method, path) for method, path in ENDPOINTS if method == "POST"]
+PAGE = {"Accept": "text/html"}
+TOO_MANY_QUERY_FIELDS = "?" + "a&" * 1001 + "status=PENDING"  # Django's limit is 1 000
+TOO_MANY_FORM_FIELDS = b"a&" * 1001 + b"type=0"
+DEEP_JSON = b"[" * 10_000  # 10 KB, under the size limit; json.loads recurses per level
+# Header values are sent as bytes: a lone surrogate here is that raw byte (not UTF-8).
+BAD_UTF8 = "\udcff\udcfe"
+JUNK_HEADERS = {
+    "HX-Request": "true",
+    "HX-Current-URL": f"/?q={BAD_UTF8}&status=%zz%ff",
+    "HX-Target": BAD_UTF8,
+    "HX-Trigger": BAD_UTF8,
+    "Accept": f"text/{BAD_UTF8}",
+    "Accept-Language": BAD_UTF8,
+    "Cookie": f"sessionid={BAD_UTF8}; csrftoken=%ff",
+    "If-None-Match": BAD_UTF8,
+}
+
+
+def multipart_with_fields(count: int) -> tuple[dict[str, str], bytes]:
+    parts = [
+        f'--b\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\n\r\n' for i in range(count)
+    ]
+    return {"Content-Type": "multipart/form-data; boundary=b"}, (
+        "".join(parts) + "--b--\r\n"
+    ).encode()
+
+
+MANY_PARTS = multipart_with_fields(1001)  # about 52 KB: under Django's 64 KB
+
+
+def slug(path: str) -> str:
+    return path.strip("/").replace(UNKNOWN, "id").replace("/", "-") or "dashboard"
+
+
+LIMITS = [
+    *[pytest.param(Hostile(method, path + TOO_MANY_QUERY_FIELDS, status=400, says="query parameters"), id=f"{slug(path)}-{method}-query-1001-fields") for method, path in ENDPOINTS],
+    *[pytest.param(Hostile(method, path + TOO_MANY_QUERY_FIELDS, PAGE, status=400, says="query parameters"), id=f"{slug(path)}-{method}-query-1001-fields-page") for method, path in ENDPOINTS],
+    *[pytest.param(Hostile(method, path + TOO_MANY_QUERY_FIELDS, HTMX, status=400, says="query parameters"), id=f"{slug(path)}-{method}-query-1001-fields-htmx") for method, path in ENDPOINTS],
+    *[pytest.param(Hostile(method, path + TOO_MANY_QUERY_FIELDS, {"Authorization": "Bearer tdb_nope"}, status=401, says="token"), id=f"{slug(path)}-{method}-query-1001-fields-bad-token") for method, path in ENDPOINTS],
+    *[pytest.param(Hostile(method, path + "?status=%zz&q=%ff%fe&kind=%&before=%%30"), id=f"{slug(path)}-{method}-query-bad-percent-encoding") for method, path in ENDPOINTS],
+    *[pytest.param(Hostile(method, path + "?q=\u2603&status=\U0001f4a5"), id=f"{slug(path)}-{method}-query-unicode") for method, path in ENDPOINTS],
+    *[pytest.param(Hostile(method, path, JUNK_HEADERS), id=f"{slug(path)}-{method}-headers-invalid-utf8") for method, path in ENDPOINTS],
+    *[pytest.param(Hostile(method, path, HTMX | {"HX-Current-URL": "/" + TOO_MANY_QUERY_FIELDS}), id=f"{slug(path)}-{method}-hx-current-url-1001-fields") for method, path in ENDPOINTS],
+    *[pytest.param(Hostile(method, path, {"X-Big": "x" * 9000}, status=431), id=f"{slug(path)}-{method}-header-9kb") for method, path in ENDPOINTS],
+    *[pytest.param(Hostile(method, path, {f"X-Junk-{i}": "v" for i in range(61)}, status=431), id=f"{slug(path)}-{method}-61-headers") for method, path in ENDPOINTS],
+    *[pytest.param(Hostile(method, path + "?pad=" + "x" * 4100, status=414), id=f"{slug(path)}-{method}-request-line-4kb") for method, path in ENDPOINTS],
+    *[pytest.param(Hostile(method, path, FORM, TOO_MANY_FORM_FIELDS), id=f"{slug(path)}-{method}-form-1001-fields") for method, path in POSTS],
+    *[pytest.param(Hostile(method, path, FORM | BROWSER, TOO_MANY_FORM_FIELDS, status=400), id=f"{slug(path)}-{method}-browser-form-1001-fields") for method, path in POSTS],
+    *[pytest.param(Hostile(method, path, MANY_PARTS[0], MANY_PARTS[1]), id=f"{slug(path)}-{method}-multipart-1001-fields") for method, path in POSTS],
+    *[pytest.param(Hostile(method, path, JSON, DEEP_JSON), id=f"{slug(path)}-{method}-json-10000-deep") for method, path in POSTS],
+    *[pytest.param(Hostile(method, path, JSON | PAGE, DEEP_JSON), id=f"{slug(path)}-{method}-json-10000-deep-page") for method, path in POSTS],
+    *[pytest.param(Hostile(method, path, {"Content-Type": "application/json; charset=utf-16"}, '{"type": 0}'.encode("utf-16")), id=f"{slug(path)}-{method}-json-utf16") for method, path in POSTS],
+    *[pytest.param(Hostile(method, path, {"Content-Type": "application/x-www-form-urlencoded; charset=bogus"}, b"type=0&username=%ff"), id=f"{slug(path)}-{method}-form-charset-bogus") for method, path in POSTS],
+    *[pytest.param(Hostile(method, path, {"Content-Type": "application/x-www-form-urlencoded; charset=utf-16"}, b"type=0"), id=f"{slug(path)}-{method}-form-charset-utf16") for method, path in POSTS],
+    *[pytest.param(Hostile(method, path, {"Content-Type": "multipart/form-data; boundary=b; charset=bogus"}, b'--b\r\nContent-Disposition: form-data; name="type"\r\n\r\n0\r\n--b--\r\n'), id=f"{slug(path)}-{method}-multipart-charset-bogus") for method, path in POSTS],
+    pytest.param(Hostile("POST", "/tasks/", JSON, DEEP_JSON, status=400, says="nested"), id="submit-json-10000-deep-says-nested"),
+    pytest.param(Hostile("POST", "/tasks/", JSON, b'{"type": ' + DEEP_JSON, status=400, says="nested"), id="submit-json-type-10000-deep"),
+    pytest.param(Hostile("POST", "/tasks/clear/", JSON | PAGE, DEEP_JSON, status=400, says="nested"), id="clear-confirmation-json-10000-deep"),
+    pytest.param(Hostile("POST", "/tasks/", {"Content-Type": "application/json; charset=utf-16"}, '{"type": 0}'.encode("utf-16"), status=202), id="submit-json-utf16-is-read"),
+    pytest.param(Hostile("POST", "/tasks/", {"Content-Type": "application/json; charset=bogus"}, b'{"type": 0}', status=202), id="submit-json-charset-bogus-is-utf8"),
+    pytest.param(Hostile("POST", "/tasks/", {"Content-Type": "application/json"}, b'{"type": 0}'.decode().encode("utf-32"), status=202), id="submit-json-utf32-is-read"),
+    pytest.param(Hostile("POST", "/tasks/", {"Content-Type": "application/json"}, b"\xfe\xff\x00{", status=400), id="submit-json-broken-utf16"),
+]  # fmt: skip
+
+CASES += LIMITS
+
+
 def test_there_are_at_least_forty_hostile_requests() -> None:
     assert len(CASES) >= 40
 
@@ -158,7 +244,7 @@ def test_a_hostile_request_gets_a_4xx_with_a_message_and_no_traceback(
         hostile.path,
         # As bytes, so that header values can be any UTF-8, as on the wire.
         headers={
-            name.encode(): value.replace("{origin}", target.url).encode()
+            name.encode(): value.replace("{origin}", target.url).encode("utf-8", "surrogateescape")
             for name, value in hostile.headers.items()
         },
         content=hostile.content,
@@ -173,4 +259,50 @@ def test_a_hostile_request_gets_a_4xx_with_a_message_and_no_traceback(
         if response.headers.get("Content-Type", "").startswith("application/json"):
             assert response.json()["error"]
         assert hostile.says in response.text
+    assert "Traceback" not in log()[logged_before:]
+
+
+# --- Bytes no HTTP client sends: invalid UTF-8 right in the request line -------------
+# (Percent-encoded invalid UTF-8 reaches Django: see id-bad-utf8 and the
+# query-bad-percent-encoding cases above.)
+RAW = [
+    pytest.param("GET", b"/tasks/\xff\xfe/", id="path-raw-invalid-utf8"),
+    pytest.param("POST", b"/tasks/\xc3\x28/cancel/", id="cancel-path-raw-invalid-utf8"),
+    pytest.param("GET", b"/?q=\xff&status=\xfe", id="dashboard-query-raw-invalid-utf8"),
+    pytest.param("GET", b"/tasks/?status=\xc0\xaf", id="list-query-overlong-utf8"),
+    pytest.param("POST", b"/tasks/clear/?\xed\xa0\x80", id="clear-query-raw-surrogate"),
+    pytest.param("GET", b"/healthz?\xff", id="healthz-query-raw-invalid-utf8"),
+    pytest.param("GET", b"/accounts/login/?next=/\xff", id="login-next-raw-invalid-utf8"),
+    pytest.param("GET", b"/admin/\xff/", id="admin-path-raw-invalid-utf8"),
+]
+
+
+def raw_exchange(url: str, request: bytes) -> tuple[int, str]:
+    """Send bytes as they are over a fresh connection: the status and the body."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=15) as sock:
+        sock.sendall(request)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), body.decode(errors="replace")
+
+
+@pytest.mark.parametrize(("method", "target_bytes"), RAW)
+def test_invalid_utf8_in_the_request_line_is_a_4xx_without_traceback(
+    target: Stack, method: str, target_bytes: bytes
+) -> None:
+    log = web_service(target).log
+    logged_before = len(log())
+    request = (
+        method.encode() + b" " + target_bytes + b" HTTP/1.1\r\n"
+        b"Host: 127.0.0.1\r\nAccept: */*\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+
+    status, body = raw_exchange(target.url, request)
+
+    # gunicorn refuses a request line that is not ASCII before Django sees it.
+    assert status == 400, body[:500]
+    assert body.strip(), "an error says what is wrong"
     assert "Traceback" not in log()[logged_before:]

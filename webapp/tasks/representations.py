@@ -10,6 +10,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
@@ -35,10 +36,20 @@ def answer_for(request: HttpRequest) -> Answer:
     if htmx and not htmx.history_restore_request:
         # (A history restore after a cache miss needs the whole page back.)
         return Answer.FRAGMENT
-    if request.GET.get("format") == "json":  # lets a browser link show the JSON
+    if query_param(request, "format") == "json":  # lets a browser link show the JSON
         return Answer.JSON
     preferred = request.get_preferred_type(["application/json", "text/html"])
     return Answer.PAGE if preferred == "text/html" else Answer.JSON
+
+
+def query_param(request: HttpRequest, name: str) -> str | None:
+    """One query parameter, or None also when the query string can't be parsed (too
+    many fields): choosing the form of an answer, error answers included, must never
+    raise (QueryLimitMiddleware answers such a request with a 400)."""
+    try:
+        return request.GET.get(name)
+    except TooManyFieldsSent:
+        return None
 
 
 class HttpResponseSeeOther(HttpResponseRedirect):
