@@ -4,9 +4,12 @@ users who are not staff see and steer only their own tasks."""
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import PAGE_SIZE, Stack, free_port, start_web
 
@@ -299,3 +302,75 @@ def test_a_task_lists_only_the_retries_its_reader_may_see(secured: Secured) -> N
     assert as_json["retries"] == []
     assert carols_retry not in as_page
     assert seen_by_staff["retries"] == [carols_retry]
+
+
+# --- Whatever bob forges, he sees none of alice's tasks ------------------------------
+
+forged_values = st.sampled_from(
+    ["{alice}", "{alice8}", "", "PENDING", "SUCCESS", "0", "1", "3", "json", "1", "999999999"]
+) | st.text(max_size=12)
+forged_query = st.lists(
+    st.tuples(
+        st.sampled_from(["status", "kind", "q", "before", "since", "format", "owner", "user"]),
+        forged_values,
+    ),
+    max_size=5,
+).map(urlencode)
+forged_pages = st.builds(
+    lambda base, query: f"{base}?{query}",
+    st.sampled_from(["/", "http://127.0.0.1/", "/tasks/"]),
+    forged_query,
+)
+other_headers = st.fixed_dictionaries(
+    {},
+    optional={
+        "HX-Target": st.sampled_from(["task-table", "task-detail", "workers"]),
+        "HX-Trigger": st.sampled_from(["filters", "task-table"]),
+        "HX-History-Restore-Request": st.sampled_from(["true", "false"]),
+        "Accept": st.sampled_from(["*/*", "text/html", "application/json"]),
+    },
+)
+
+
+@pytest.fixture(scope="module")
+def alices_task(secured: Secured) -> str:
+    with secured.as_user("alice") as alice:
+        return str(alice.post("/tasks/", data={"type": "0"}).json()["task_id"])
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    database=None,  # no example files in the work tree
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    request=st.sampled_from([("GET", "/"), ("GET", "/tasks/"), ("POST", "/tasks/clear/")]),
+    query=forged_query,
+    htmx=st.booleans(),
+    current_url=st.none() | forged_pages,
+    other=other_headers,
+)
+def test_no_forged_filter_or_htmx_header_shows_bob_alices_tasks(
+    stack: Stack,
+    secured: Secured,
+    alices_task: str,
+    request: tuple[str, str],
+    query: str,
+    htmx: bool,
+    current_url: str | None,
+    other: dict[str, str],
+) -> None:
+    def fill(text: str) -> str:
+        return text.replace("%7Balice%7D", alices_task).replace("%7Balice8%7D", alices_task[:8])
+
+    method, path = request
+    headers = other | ({"HX-Request": "true"} if htmx else {})
+    if current_url is not None:
+        headers["HX-Current-URL"] = fill(current_url)
+    with secured.as_user("bob") as bob:
+        response = bob.request(method, fill(f"{path}?{query}"), headers=headers)
+
+    assert response.status_code < 500, response.text[:300]
+    leaked = {task_id for task_id in alices_task_ids(stack) if task_id in response.text}
+    assert not leaked, f"{method} {path}?{query} with {headers} shows alice's tasks {leaked}"
