@@ -1,8 +1,8 @@
 """Settings for the task dashboard, each read once from the environment.
 
 Every knob has a default that is safe on a developer's machine. A deployment that
-serves any host other than loopback counts as production and refuses to start on an
-unsafe value (no SECRET_KEY, DEBUG on).
+listens beyond loopback (GUNICORN_BIND) or serves any host other than loopback counts
+as production and refuses to start on an unsafe value (no SECRET_KEY, DEBUG on).
 """
 
 import os
@@ -12,6 +12,8 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+
+from webapp.deployment import LOCAL_SECRET_KEY, binds_beyond_loopback
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -77,22 +79,31 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
-PRODUCTION = not set(ALLOWED_HOSTS) <= LOOPBACK_HOSTS
+# Where gunicorn listens (gunicorn.conf.py reads it too, and its on_starting hook sets
+# it to the addresses actually bound). Beyond loopback means others can connect,
+# whatever Host header they send: production, as is serving a public host name.
+GUNICORN_BIND = env_list("GUNICORN_BIND", ["127.0.0.1:1337"])
+PUBLIC_BINDS = binds_beyond_loopback(GUNICORN_BIND)
+PRODUCTION = bool(PUBLIC_BINDS) or not set(ALLOWED_HOSTS) <= LOOPBACK_HOSTS
+_WHY_PRODUCTION = (
+    f"the server listens on {', '.join(PUBLIC_BINDS)} (GUNICORN_BIND)"
+    if PUBLIC_BINDS
+    else "ALLOWED_HOSTS names a public host"
+)
 
 DEBUG = env_bool("DEBUG", False)
 if DEBUG and PRODUCTION:
-    raise ImproperlyConfigured(
-        "DEBUG is on while ALLOWED_HOSTS names a public host; turn DEBUG off"
-    )
+    raise ImproperlyConfigured(f"DEBUG is on while {_WHY_PRODUCTION}; turn DEBUG off")
 
 SECRET_KEY = env_str("SECRET_KEY", "")
-if not SECRET_KEY:
+if not SECRET_KEY or SECRET_KEY == LOCAL_SECRET_KEY:
     if PRODUCTION:
         raise ImproperlyConfigured(
-            "SECRET_KEY (or SECRET_KEY_FILE) must be set when ALLOWED_HOSTS names a public host"
+            "SECRET_KEY (or SECRET_KEY_FILE) must be set to a secret of your own: "
+            + _WHY_PRODUCTION
         )
     # Only ever served on loopback, so a fixed key signs nothing anyone else sees.
-    SECRET_KEY = "local-only-insecure-key-set-SECRET_KEY-for-any-public-deployment"  # noqa: S105
+    SECRET_KEY = LOCAL_SECRET_KEY
 
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -110,8 +121,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Before anything asks for the Host: probes connect by address (127.0.0.1).
+    "webapp.tasks.middleware.HealthCheckMiddleware",
     # Outermost: drops document-only headers from 204/304 after the others add them.
     "webapp.tasks.middleware.BodilessResponseMiddleware",
+    # Before anything reads a body: refuses one that says it is over the limit.
+    "webapp.tasks.middleware.BodySizeLimitMiddleware",
+    # A proxied request to a dashboard without login is refused (403).
+    "webapp.tasks.access.ProxiedWithoutLoginMiddleware",
     # Pages and fragments shrink about 6x. The CSRF token in them is masked afresh
     # for every response, which is what keeps compression from leaking it (BREACH).
     "django.middleware.gzip.GZipMiddleware",

@@ -44,6 +44,40 @@ class BearerTokenMiddleware:
         return self.get_response(request)
 
 
+PROXY_HEADERS = {
+    "HTTP_FORWARDED": "Forwarded",
+    "HTTP_X_FORWARDED_FOR": "X-Forwarded-For",
+    "HTTP_X_REAL_IP": "X-Real-IP",
+}
+
+
+class ProxiedWithoutLoginMiddleware:
+    """Refuses requests that came through a proxy while login is off (403).
+
+    A dashboard without login is for this machine alone: gunicorn refuses to listen
+    beyond loopback without login (gunicorn.conf.py), but a reverse proxy on this
+    machine could still carry anyone's requests to 127.0.0.1. Proxies mark what they
+    forward; a client that forges the header only makes its own request stricter.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not settings.DASHBOARD_REQUIRE_LOGIN:
+            for key, header in PROXY_HEADERS.items():
+                if key in request.META:
+                    return error_response(
+                        request,
+                        403,
+                        f"This request came through a proxy ({header}), and this dashboard "
+                        "runs without login, for this machine only. For a deployment "
+                        "behind a proxy set DASHBOARD_REQUIRE_LOGIN=true, a SECRET_KEY, "
+                        "the public name in ALLOWED_HOSTS and PROXY_COUNT.",
+                    )
+        return self.get_response(request)
+
+
 class DashboardLoginRequiredMiddleware(LoginRequiredMiddleware):
     """Django's login-required middleware, when DASHBOARD_REQUIRE_LOGIN is on, and
     answering each kind of client in its own terms."""
