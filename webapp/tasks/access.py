@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 from django_ratelimit.core import get_usage
 
@@ -26,8 +27,20 @@ logger = logging.getLogger(__name__)
 LOGIN_NEEDED = "Log in first, or send `Authorization: Bearer <token>` (manage.py create_token)."
 
 
+READ_ONLY_REFUSAL = (
+    "This token is read-only: it can list and read tasks, not launch or steer them "
+    "(manage.py create_token USER makes one that can)."
+)
+ADMIN_NEEDS_LOGIN = "The admin needs a browser login; tokens open the task URLs only."
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
 class BearerTokenMiddleware:
-    """Authenticates `Authorization: Bearer <token>` requests as the token's user."""
+    """Authenticates `Authorization: Bearer <token>` requests as the token's user.
+
+    A read-only token may only read (GET, HEAD); a token never opens the admin, which
+    takes a session login: a leaked script token must not become an operator's.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -35,12 +48,16 @@ class BearerTokenMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if header[:7].lower() == "bearer ":
-            user = ApiToken.user_for(header[7:].strip())
-            if user is None:
-                response = error_response(request, 401, "That token is not valid.")
+            if request.path.startswith(reverse("admin:index")):
+                return error_response(request, 403, ADMIN_NEEDS_LOGIN)
+            token, problem = ApiToken.authenticate(header[7:].strip())
+            if token is None:
+                response = error_response(request, 401, problem)
                 response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
                 return response
-            request.user = user
+            if token.read_only and request.method not in SAFE_METHODS:
+                return error_response(request, 403, READ_ONLY_REFUSAL)
+            request.user = token.user
         return self.get_response(request)
 
 
