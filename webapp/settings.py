@@ -6,6 +6,7 @@ as production and refuses to start on an unsafe value (no SECRET_KEY, DEBUG on).
 """
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -255,8 +256,26 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
+# Django's four standard checks on passwords set through it (createsuperuser, admin).
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
 # Submissions per client (user, or address when anonymous): "<n>/<s|m|h>", or "off".
 SUBMIT_RATE_LIMIT = env_str("SUBMIT_RATE_LIMIT", "120/m")
+# Failed logins allowed per (account, address) and per address, "<n>/<k><s|m|h|d>"
+# (e.g. 5/15m: five in a quarter of an hour), or "off"; then 429 until the window ends.
+LOGIN_FAILURES_PER_ACCOUNT = env_str("LOGIN_FAILURES_PER_ACCOUNT", "5/15m")
+LOGIN_FAILURES_PER_ADDRESS = env_str("LOGIN_FAILURES_PER_ADDRESS", "30/15m")
+for _name, _rate in [
+    ("LOGIN_FAILURES_PER_ACCOUNT", LOGIN_FAILURES_PER_ACCOUNT),
+    ("LOGIN_FAILURES_PER_ADDRESS", LOGIN_FAILURES_PER_ADDRESS),
+]:
+    if _rate.lower() not in ("off", "none") and not re.fullmatch(r"[1-9]\d*/\d*[smhd]", _rate):
+        raise ImproperlyConfigured(f"{_name}={_rate!r} is not a rate such as 5/15m, or off")
 # How many proxies in front of gunicorn append to X-Forwarded-For (0: use the peer).
 PROXY_COUNT = env_int("PROXY_COUNT", 0)
 RATELIMIT_FAIL_OPEN = True  # a cache outage must not lock everyone out

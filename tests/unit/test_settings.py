@@ -62,7 +62,12 @@ def test_debug_with_public_host_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("DEBUG", "maybe"), ("TASK_TIME_SCALE", "fast"), ("TASK_TIME_SCALE", "-1")],
+    [
+        ("DEBUG", "maybe"),
+        ("TASK_TIME_SCALE", "fast"),
+        ("TASK_TIME_SCALE", "-1"),
+        ("LOGIN_FAILURES_PER_ACCOUNT", "lots"),
+    ],
 )
 def test_malformed_values_are_refused_with_the_variable_named(name: str, value: str) -> None:
     result = load_settings(**{name: value})

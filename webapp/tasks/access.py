@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.contrib.auth.views import LoginView
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import reverse
@@ -143,17 +144,22 @@ def visible_tasks(request: HttpRequest) -> QuerySet[TaskRecord]:
     return tasks if owner is None else tasks.filter(owner_id=owner)
 
 
-def client_key(group: str, request: HttpRequest) -> str:
-    """Who a submission counts against: the user, else the client's address."""
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        return f"user:{user.pk}"
+def client_address(request: HttpRequest) -> str:
+    """The client's address: the peer, or what the PROXY_COUNT-th proxy saw."""
     address = request.META.get("REMOTE_ADDR", "")
     if settings.PROXY_COUNT:
         hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
         if len(hops) >= settings.PROXY_COUNT:
             address = hops[-settings.PROXY_COUNT]
-    return f"addr:{address}"
+    return str(address)
+
+
+def client_key(group: str, request: HttpRequest) -> str:
+    """Who a submission counts against: the user, else the client's address."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return f"user:{user.pk}"
+    return f"addr:{client_address(request)}"
 
 
 def seconds_until_allowed(request: HttpRequest) -> int | None:
@@ -169,3 +175,64 @@ def seconds_until_allowed(request: HttpRequest) -> int | None:
     if usage is None or not usage["should_limit"]:
         return None
     return max(1, int(usage["time_left"]))
+
+
+# --- Login throttle ------------------------------------------------------------------
+# Failed logins are counted per (account, address) and per address, never per account
+# alone: a stranger guessing a user's password from elsewhere fills only their own
+# buckets, so the user can still log in from their own address.
+
+
+def _login_account_key(group: str, request: HttpRequest) -> str:
+    username = str(request.POST.get("username", ""))[:150].casefold()
+    return f"{username}|{client_address(request)}"
+
+
+def _login_address_key(group: str, request: HttpRequest) -> str:
+    return client_address(request)
+
+
+LOGIN_BUCKETS = (
+    ("login-account", _login_account_key, "LOGIN_FAILURES_PER_ACCOUNT"),
+    ("login-address", _login_address_key, "LOGIN_FAILURES_PER_ADDRESS"),
+)
+
+
+def login_wait(request: HttpRequest, count_failure: bool = False) -> int | None:
+    """Seconds until this client may try to log in again, or None if it may now.
+    With `count_failure`, first count a failed login in each bucket."""
+    wait = None
+    for group, key, setting in LOGIN_BUCKETS:
+        rate = getattr(settings, setting)
+        if rate.lower() in ("", "off", "none"):
+            continue
+        try:
+            usage = get_usage(request, group=group, key=key, rate=rate, increment=count_failure)
+        except Exception:  # the cache is Redis: when it is down, logins still work
+            logger.warning("login throttle not checked: cache unavailable", exc_info=True)
+            return None
+        if usage is not None and usage["count"] >= usage["limit"]:
+            wait = max(wait or 0, max(1, int(usage["time_left"])))
+    return wait
+
+
+class ThrottledLoginView(LoginView):
+    """Django's login view, refusing (429) a client that failed too often lately,
+    before any password is checked."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        wait = login_wait(request)
+        if wait is not None:
+            logger.warning("login throttled for %s", client_address(request))
+            response = error_response(
+                request,
+                429,
+                f"Too many failed logins from this address; try again in {wait} seconds.",
+            )
+            response["Retry-After"] = str(wait)
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        login_wait(self.request, count_failure=True)
+        return super().form_invalid(form)
