@@ -287,13 +287,18 @@ SUBMIT_MAX_BYTES = env_int("SUBMIT_MAX_BYTES", 16 * 1024, minimum=256)
 # --- Celery (read by webapp/celery.py under the CELERY_ namespace) -----------------
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6380/0")
-# Shared by every web process: the submission rate limit counts here.
+# Shared by every web process: the rate limits count here, live fragments are kept
+# here. Entries are JSON, never pickles: reading one can't run code (json_cache.py).
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "dashboard",
-        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        "OPTIONS": {
+            "socket_connect_timeout": 1,
+            "socket_timeout": 1,
+            "serializer": "webapp.json_cache.JsonSerializer",
+        },
     }
 }
 CELERY_BROKER_URL = REDIS_URL
