@@ -126,14 +126,12 @@ MIDDLEWARE = [
     "webapp.tasks.middleware.HealthCheckMiddleware",
     # Outermost: drops document-only headers from 204/304 after the others add them.
     "webapp.tasks.middleware.BodilessResponseMiddleware",
-    # Before anything reads a body: refuses one that says it is over the limit.
-    "webapp.tasks.middleware.BodySizeLimitMiddleware",
-    # A proxied request to a dashboard without login is refused (403).
-    "webapp.tasks.access.ProxiedWithoutLoginMiddleware",
     # Pages and fragments shrink about 6x. The CSRF token in them is masked afresh
     # for every response, which is what keeps compression from leaking it (BREACH).
     "django.middleware.gzip.GZipMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before the Host check, so a proxy's operator reads how to configure it (403).
+    "webapp.tasks.access.ProxiedWithoutLoginMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -145,6 +143,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Refuses a body whose Content-Length is over the limit. Last is early enough:
+    # every middleware's __call__ runs before any process_view, where the CSRF check
+    # reads the body; and here the 413 gets every header and the htmx form.
+    "webapp.tasks.middleware.BodySizeLimitMiddleware",
 ]
 
 ROOT_URLCONF = "webapp.urls"
