@@ -1,10 +1,12 @@
-"""Who may use the dashboard, and what they see: login, bearer tokens, ownership,
-and the submission rate limit.
+"""Who may use the dashboard, and what they see: login (throttled), bearer tokens,
+ownership, the submission rate limit, and proxied requests to an open dashboard.
 
 With DASHBOARD_REQUIRE_LOGIN on, browsers are sent to the login page and scripts
 must send `Authorization: Bearer <token>`; other requests get 401 and nothing else.
-Users who are not staff see and steer only the tasks they launched; a task they
-may not see is a 404, exactly like one that does not exist.
+Read-only tokens only read; no token opens the admin. Users who are not staff see
+and steer only the tasks they launched; a task they may not see is a 404, exactly
+like one that does not exist. With login off (loopback only), a request that came
+through a proxy is refused.
 """
 
 import logging
@@ -26,8 +28,6 @@ from webapp.tasks.representations import Answer, answer_for, error_response
 logger = logging.getLogger(__name__)
 
 LOGIN_NEEDED = "Log in first, or send `Authorization: Bearer <token>` (manage.py create_token)."
-
-
 READ_ONLY_REFUSAL = (
     "This token is read-only: it can list and read tasks, not launch or steer them "
     "(manage.py create_token USER makes one that can)."
