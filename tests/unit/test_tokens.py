@@ -88,3 +88,13 @@ def test_admin_lists_tokens_without_digests_and_revokes_them(
     assert revoked.status_code == 200
     record.refresh_from_db()
     assert record.revoked_at is not None
+
+
+def test_revoke_token_by_the_start_of_its_prefix(dora: User) -> None:
+    token = create_token("dora")
+    out = StringIO()
+
+    call_command("revoke_token", token[:9], stdout=out)
+
+    assert "Revoked 1 token." in out.getvalue()
+    assert ApiToken.authenticate(token) == (None, "That token was revoked.")

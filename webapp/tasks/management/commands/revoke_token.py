@@ -35,9 +35,10 @@ class Command(BaseCommand):
             if len(token) < 8:
                 raise CommandError("Give at least 8 characters of the token.")
             by_digest = tokens.filter(digest=ApiToken.digest_of(token))
-            tokens = (
-                by_digest if by_digest.exists() else tokens.filter(prefix=token[: ApiToken.SHOWN])
-            )
+            if by_digest.exists():
+                tokens = by_digest
+            else:  # a prefix as the admin shows it, or its start
+                tokens = tokens.filter(prefix__startswith=token[: ApiToken.SHOWN])
         if user:
             tokens = tokens.filter(user__username=user)
         if name:
