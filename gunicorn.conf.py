@@ -1,7 +1,10 @@
-"""gunicorn settings, each overridable from the environment (GUNICORN_*)."""
+"""gunicorn settings, each overridable from the environment (GUNICORN_*), and the
+check that refuses to expose an open dashboard (on_starting)."""
 
 import multiprocessing
 import os
+import sys
+from typing import Any
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:1337")
 workers = int(os.environ.get("GUNICORN_WORKERS", min(4, multiprocessing.cpu_count() + 1)))
@@ -18,3 +21,29 @@ limit_request_field_size = 8190
 # The runtime control socket is shared per user by default; several servers on one
 # machine (tests, benchmarks, `make run`) would fight over it, and nothing uses it.
 control_socket_disable = True
+
+
+def on_starting(server: Any) -> None:
+    """Before any socket is bound: a server reachable beyond loopback starts only with
+    login required and a SECRET_KEY of its own, or exits saying what to set.
+
+    The settings are told the real addresses (`--bind` on the command line wins over
+    GUNICORN_BIND), so their defaults follow them: production mode, login on. They
+    are loaded here, in the master, so workers fork with the same decision.
+    """
+    from django.core.exceptions import ImproperlyConfigured
+
+    from webapp.deployment import exposure_refusal
+
+    binds = list(server.cfg.bind)
+    os.environ["GUNICORN_BIND"] = ",".join(binds)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
+    from django.conf import settings
+
+    try:
+        refusal = exposure_refusal(binds, settings.DASHBOARD_REQUIRE_LOGIN, settings.SECRET_KEY)
+    except ImproperlyConfigured as exc:
+        refusal = f"Refusing to start: {exc}"
+    if refusal:
+        server.log.error(refusal)
+        sys.exit(1)

@@ -36,6 +36,16 @@ class ComposeStack:
     web_url: str
     flower_url: str
     flower_auth: tuple[str, str]
+    token: str = ""
+
+    def make_token(self) -> str:
+        """A user and a bearer token for curl: web refuses anonymous requests."""
+        (web,) = self.wait_until_healthy("web")
+        podman(
+            "exec", web, "python", "manage.py", "shell", "-c",
+            "from django.contrib.auth.models import User; User.objects.create_user('boot')",
+        )  # fmt: skip
+        return podman("exec", web, "python", "manage.py", "create_token", "boot").strip()
 
     def compose(self, *args: str, timeout: float = 600) -> str:
         result = subprocess.run(
@@ -152,11 +162,9 @@ def compose_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeS
         **os.environ,
         "SECRET_KEY": secrets.token_urlsafe(50),
         "POSTGRES_PASSWORD": secrets.token_urlsafe(24),
+        "REDIS_PASSWORD": secrets.token_urlsafe(24),
         "FLOWER_BASIC_AUTH": ":".join(flower_auth),
         "SECURE_SSL_REDIRECT": "false",
-        # The seed's curl, exactly as written, has no token: the boot test runs the
-        # stack open, as a private demo would (README, "Run with containers").
-        "DASHBOARD_REQUIRE_LOGIN": "false",
         "TASK_TIME_SCALE": "0.1",
         "PUBLISH_ADDRESS": "127.0.0.1",
         "WEB_PORT": str(web_port),
@@ -172,6 +180,7 @@ def compose_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeS
     )
     try:
         stack.compose("up", "--detach")
+        stack.token = stack.make_token()
         yield stack
     finally:
         LOGS.parent.mkdir(exist_ok=True)
@@ -184,10 +193,11 @@ def compose_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeS
         assert not leftovers(), f"left behind after down: {leftovers()}"
 
 
-def curl(*args: str) -> dict[str, object]:
-    """Run curl like the seed does, returning the JSON it prints."""
+def curl(token: str, *args: str) -> dict[str, object]:
+    """Run curl like the seed does, with a bearer token, returning the JSON it prints."""
     result = subprocess.run(
-        ["curl", "--silent", "--show-error", "--max-time", "15", *args],
+        ["curl", "--silent", "--show-error", "--max-time", "15",
+         "--header", f"Authorization: Bearer {token}", *args],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     return dict(json.loads(result.stdout))

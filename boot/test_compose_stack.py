@@ -1,5 +1,8 @@
 """compose.yaml boots a working stack: health, a task end to end, Flower behind a
-login, scaled workers, and history that survives a restart of web."""
+login, scaled workers, history that survives a restart of web, and doors that stay
+shut (no anonymous access, Redis behind its password)."""
+
+import subprocess
 
 import httpx
 
@@ -9,11 +12,11 @@ from conftest import wait_for
 
 def launch_and_finish(stack: ComposeStack) -> str:
     """The seed's two curl calls: launch an instant task, then see it succeed."""
-    launched = curl("-F", "type=0", f"{stack.web_url}/tasks/")
+    launched = curl(stack.token, "-F", "type=0", f"{stack.web_url}/tasks/")
     task_id = str(launched["task_id"])
 
     def succeeded() -> dict[str, object] | None:
-        task = curl(f"{stack.web_url}/tasks/{task_id}/")
+        task = curl(stack.token, f"{stack.web_url}/tasks/{task_id}/")
         return task if task["task_status"] == "SUCCESS" else None
 
     wait_for(succeeded, 60, f"task {task_id} to reach SUCCESS", 0.5)
@@ -42,7 +45,7 @@ def test_a_task_launched_with_curl_reaches_success(
 
     task_id = launch_and_finish(compose_stack)
 
-    listed = curl(f"{compose_stack.web_url}/tasks/")["tasks"]
+    listed = curl(compose_stack.token, f"{compose_stack.web_url}/tasks/")["tasks"]
     assert task_id in {t["task_id"] for t in listed}  # type: ignore[attr-defined]
 
 
@@ -85,5 +88,25 @@ def test_history_survives_a_restart_of_web(compose_stack: ComposeStack) -> None:
     compose_stack.wait_until_healthy("web")
 
     assert podman("inspect", "--format", "{{.State.StartedAt}}", web) != started
-    task = curl(f"{compose_stack.web_url}/tasks/{task_id}/")
+    task = curl(compose_stack.token, f"{compose_stack.web_url}/tasks/{task_id}/")
     assert task["task_status"] == "SUCCESS"
+
+
+def test_web_refuses_anonymous_requests(compose_stack: ComposeStack) -> None:
+    compose_stack.wait_until_healthy("web")
+
+    response = httpx.post(f"{compose_stack.web_url}/tasks/", data={"type": "0"})
+
+    assert response.status_code == 401
+
+
+def test_redis_refuses_a_client_without_its_password(compose_stack: ComposeStack) -> None:
+    (redis,) = compose_stack.wait_until_healthy("redis")
+
+    anonymous = subprocess.run(
+        ["podman", "exec", redis, "redis-cli", "ping"], capture_output=True, text=True
+    )
+    processes = podman("top", redis, "args")
+
+    assert "NOAUTH" in anonymous.stdout + anonymous.stderr
+    assert compose_stack.env["REDIS_PASSWORD"] not in processes

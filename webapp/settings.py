@@ -1,17 +1,20 @@
 """Settings for the task dashboard, each read once from the environment.
 
 Every knob has a default that is safe on a developer's machine. A deployment that
-serves any host other than loopback counts as production and refuses to start on an
-unsafe value (no SECRET_KEY, DEBUG on).
+listens beyond loopback (GUNICORN_BIND) or serves any host other than loopback counts
+as production and refuses to start on an unsafe value (no SECRET_KEY, DEBUG on).
 """
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+
+from webapp.deployment import LOCAL_SECRET_KEY, binds_beyond_loopback
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -77,22 +80,31 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
-PRODUCTION = not set(ALLOWED_HOSTS) <= LOOPBACK_HOSTS
+# Where gunicorn listens (gunicorn.conf.py reads it too, and its on_starting hook sets
+# it to the addresses actually bound). Beyond loopback means others can connect,
+# whatever Host header they send: production, as is serving a public host name.
+GUNICORN_BIND = env_list("GUNICORN_BIND", ["127.0.0.1:1337"])
+PUBLIC_BINDS = binds_beyond_loopback(GUNICORN_BIND)
+PRODUCTION = bool(PUBLIC_BINDS) or not set(ALLOWED_HOSTS) <= LOOPBACK_HOSTS
+_WHY_PRODUCTION = (
+    f"the server listens on {', '.join(PUBLIC_BINDS)} (GUNICORN_BIND)"
+    if PUBLIC_BINDS
+    else "ALLOWED_HOSTS names a public host"
+)
 
 DEBUG = env_bool("DEBUG", False)
 if DEBUG and PRODUCTION:
-    raise ImproperlyConfigured(
-        "DEBUG is on while ALLOWED_HOSTS names a public host; turn DEBUG off"
-    )
+    raise ImproperlyConfigured(f"DEBUG is on while {_WHY_PRODUCTION}; turn DEBUG off")
 
 SECRET_KEY = env_str("SECRET_KEY", "")
-if not SECRET_KEY:
+if not SECRET_KEY or SECRET_KEY == LOCAL_SECRET_KEY:
     if PRODUCTION:
         raise ImproperlyConfigured(
-            "SECRET_KEY (or SECRET_KEY_FILE) must be set when ALLOWED_HOSTS names a public host"
+            "SECRET_KEY (or SECRET_KEY_FILE) must be set to a secret of your own: "
+            + _WHY_PRODUCTION
         )
     # Only ever served on loopback, so a fixed key signs nothing anyone else sees.
-    SECRET_KEY = "local-only-insecure-key-set-SECRET_KEY-for-any-public-deployment"  # noqa: S105
+    SECRET_KEY = LOCAL_SECRET_KEY
 
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -110,12 +122,16 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Before anything asks for the Host: probes connect by address (127.0.0.1).
+    "webapp.tasks.middleware.HealthCheckMiddleware",
     # Outermost: drops document-only headers from 204/304 after the others add them.
     "webapp.tasks.middleware.BodilessResponseMiddleware",
     # Pages and fragments shrink about 6x. The CSRF token in them is masked afresh
     # for every response, which is what keeps compression from leaking it (BREACH).
     "django.middleware.gzip.GZipMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before the Host check, so a proxy's operator reads how to configure it (403).
+    "webapp.tasks.access.ProxiedWithoutLoginMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -129,6 +145,10 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Before any view or login check, after everything its 400 needs (htmx, headers).
     "webapp.tasks.middleware.QueryLimitMiddleware",
+    # Refuses a body whose Content-Length is over the limit. Last is early enough:
+    # every middleware's __call__ runs before any process_view, where the CSRF check
+    # reads the body; and here the 413 gets every header and the htmx form.
+    "webapp.tasks.middleware.BodySizeLimitMiddleware",
 ]
 
 ROOT_URLCONF = "webapp.urls"
@@ -240,8 +260,26 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
+# Django's four standard checks on passwords set through it (createsuperuser, admin).
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
 # Submissions per client (user, or address when anonymous): "<n>/<s|m|h>", or "off".
 SUBMIT_RATE_LIMIT = env_str("SUBMIT_RATE_LIMIT", "120/m")
+# Failed logins allowed per (account, address) and per address, "<n>/<k><s|m|h|d>"
+# (e.g. 5/15m: five in a quarter of an hour), or "off"; then 429 until the window ends.
+LOGIN_FAILURES_PER_ACCOUNT = env_str("LOGIN_FAILURES_PER_ACCOUNT", "5/15m")
+LOGIN_FAILURES_PER_ADDRESS = env_str("LOGIN_FAILURES_PER_ADDRESS", "30/15m")
+for _name, _rate in [
+    ("LOGIN_FAILURES_PER_ACCOUNT", LOGIN_FAILURES_PER_ACCOUNT),
+    ("LOGIN_FAILURES_PER_ADDRESS", LOGIN_FAILURES_PER_ADDRESS),
+]:
+    if _rate.lower() not in ("off", "none") and not re.fullmatch(r"[1-9]\d*/\d*[smhd]", _rate):
+        raise ImproperlyConfigured(f"{_name}={_rate!r} is not a rate such as 5/15m, or off")
 # How many proxies in front of gunicorn append to X-Forwarded-For (0: use the peer).
 PROXY_COUNT = env_int("PROXY_COUNT", 0)
 RATELIMIT_FAIL_OPEN = True  # a cache outage must not lock everyone out
@@ -253,13 +291,18 @@ SUBMIT_MAX_BYTES = env_int("SUBMIT_MAX_BYTES", 16 * 1024, minimum=256)
 # --- Celery (read by webapp/celery.py under the CELERY_ namespace) -----------------
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6380/0")
-# Shared by every web process: the submission rate limit counts here.
+# Shared by every web process: the rate limits count here, live fragments are kept
+# here. Entries are JSON, never pickles: reading one can't run code (json_cache.py).
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "dashboard",
-        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        "OPTIONS": {
+            "socket_connect_timeout": 1,
+            "socket_timeout": 1,
+            "serializer": "webapp.json_cache.JsonSerializer",
+        },
     }
 }
 CELERY_BROKER_URL = REDIS_URL

@@ -5,12 +5,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from webapp.tasks import views
+from webapp.tasks.access import ThrottledLoginView
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("tasks/", include("webapp.tasks.urls")),
     path("healthz", views.health, name="health"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
 ]

@@ -6,13 +6,15 @@ import sys
 
 import pytest
 
+DECIDED_HERE = ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "GUNICORN_BIND", "DASHBOARD_REQUIRE_LOGIN")
+
 
 def load_settings(**env: str) -> subprocess.CompletedProcess[str]:
-    clean = {
-        k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS")
-    }
+    """Import the settings with `env`; stdout is `PRODUCTION DASHBOARD_REQUIRE_LOGIN`."""
+    clean = {k: v for k, v in os.environ.items() if k not in DECIDED_HERE}
+    show = "import webapp.settings as s; print(s.PRODUCTION, s.DASHBOARD_REQUIRE_LOGIN)"
     return subprocess.run(
-        [sys.executable, "-c", "import webapp.settings"],
+        [sys.executable, "-c", show],
         env=clean | env,
         capture_output=True,
         text=True,
@@ -21,7 +23,27 @@ def load_settings(**env: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_local_defaults_start() -> None:
-    assert load_settings().returncode == 0
+    result = load_settings()
+
+    assert result.returncode == 0
+    assert result.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("bind", ["0.0.0.0:1337", "[::]:1337", "unix:/run/web.sock"])
+def test_a_bind_beyond_loopback_is_production_whatever_allowed_hosts_says(bind: str) -> None:
+    refused = load_settings(GUNICORN_BIND=bind, ALLOWED_HOSTS="127.0.0.1")
+    started = load_settings(GUNICORN_BIND=bind, ALLOWED_HOSTS="127.0.0.1", SECRET_KEY="k" * 50)
+
+    assert refused.returncode != 0
+    assert "SECRET_KEY" in refused.stderr
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.split() == ["True", "True"]  # login required by default
+
+
+def test_a_loopback_bind_with_loopback_hosts_is_local() -> None:
+    result = load_settings(GUNICORN_BIND="127.0.0.1:8000")
+
+    assert result.stdout.split() == ["False", "False"]
 
 
 def test_public_host_without_secret_key_is_refused() -> None:
@@ -40,7 +62,12 @@ def test_debug_with_public_host_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("DEBUG", "maybe"), ("TASK_TIME_SCALE", "fast"), ("TASK_TIME_SCALE", "-1")],
+    [
+        ("DEBUG", "maybe"),
+        ("TASK_TIME_SCALE", "fast"),
+        ("TASK_TIME_SCALE", "-1"),
+        ("LOGIN_FAILURES_PER_ACCOUNT", "lots"),
+    ],
 )
 def test_malformed_values_are_refused_with_the_variable_named(name: str, value: str) -> None:
     result = load_settings(**{name: value})

@@ -1,10 +1,12 @@
-"""Who may use the dashboard, and what they see: login, bearer tokens, ownership,
-and the submission rate limit.
+"""Who may use the dashboard, and what they see: login (throttled), bearer tokens,
+ownership, the submission rate limit, and proxied requests to an open dashboard.
 
 With DASHBOARD_REQUIRE_LOGIN on, browsers are sent to the login page and scripts
 must send `Authorization: Bearer <token>`; other requests get 401 and nothing else.
-Users who are not staff see and steer only the tasks they launched; a task they
-may not see is a 404, exactly like one that does not exist.
+Read-only tokens only read; no token opens the admin. Users who are not staff see
+and steer only the tasks they launched; a task they may not see is a 404, exactly
+like one that does not exist. With login off (loopback only), a request that came
+through a proxy is refused.
 """
 
 import logging
@@ -13,8 +15,10 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.contrib.auth.views import LoginView
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 from django_ratelimit.core import get_usage
 
@@ -24,10 +28,20 @@ from webapp.tasks.representations import Answer, answer_for, error_response
 logger = logging.getLogger(__name__)
 
 LOGIN_NEEDED = "Log in first, or send `Authorization: Bearer <token>` (manage.py create_token)."
+READ_ONLY_REFUSAL = (
+    "This token is read-only: it can list and read tasks, not launch or steer them "
+    "(manage.py create_token USER makes one that can)."
+)
+ADMIN_NEEDS_LOGIN = "The admin needs a browser login; tokens open the task URLs only."
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 class BearerTokenMiddleware:
-    """Authenticates `Authorization: Bearer <token>` requests as the token's user."""
+    """Authenticates `Authorization: Bearer <token>` requests as the token's user.
+
+    A read-only token may only read (GET, HEAD); a token never opens the admin, which
+    takes a session login: a leaked script token must not become an operator's.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -35,12 +49,50 @@ class BearerTokenMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if header[:7].lower() == "bearer ":
-            user = ApiToken.user_for(header[7:].strip())
-            if user is None:
-                response = error_response(request, 401, "That token is not valid.")
+            if request.path.startswith(reverse("admin:index")):
+                return error_response(request, 403, ADMIN_NEEDS_LOGIN)
+            token, problem = ApiToken.authenticate(header[7:].strip())
+            if token is None:
+                response = error_response(request, 401, problem)
                 response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
                 return response
-            request.user = user
+            if token.read_only and request.method not in SAFE_METHODS:
+                return error_response(request, 403, READ_ONLY_REFUSAL)
+            request.user = token.user
+        return self.get_response(request)
+
+
+PROXY_HEADERS = {
+    "HTTP_FORWARDED": "Forwarded",
+    "HTTP_X_FORWARDED_FOR": "X-Forwarded-For",
+    "HTTP_X_REAL_IP": "X-Real-IP",
+}
+
+
+class ProxiedWithoutLoginMiddleware:
+    """Refuses requests that came through a proxy while login is off (403).
+
+    A dashboard without login is for this machine alone: gunicorn refuses to listen
+    beyond loopback without login (gunicorn.conf.py), but a reverse proxy on this
+    machine could still carry anyone's requests to 127.0.0.1. Proxies mark what they
+    forward; a client that forges the header only makes its own request stricter.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not settings.DASHBOARD_REQUIRE_LOGIN:
+            for key, header in PROXY_HEADERS.items():
+                if key in request.META:
+                    return error_response(
+                        request,
+                        403,
+                        f"This request came through a proxy ({header}), and this dashboard "
+                        "runs without login, for this machine only. For a deployment "
+                        "behind a proxy set DASHBOARD_REQUIRE_LOGIN=true, a SECRET_KEY, "
+                        "the public name in ALLOWED_HOSTS and PROXY_COUNT.",
+                    )
         return self.get_response(request)
 
 
@@ -98,17 +150,22 @@ def visible_tasks(request: HttpRequest) -> QuerySet[TaskRecord]:
     return tasks_of(owner_scope(request))
 
 
-def client_key(group: str, request: HttpRequest) -> str:
-    """Who a submission counts against: the user, else the client's address."""
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        return f"user:{user.pk}"
+def client_address(request: HttpRequest) -> str:
+    """The client's address: the peer, or what the PROXY_COUNT-th proxy saw."""
     address = request.META.get("REMOTE_ADDR", "")
     if settings.PROXY_COUNT:
         hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
         if len(hops) >= settings.PROXY_COUNT:
             address = hops[-settings.PROXY_COUNT]
-    return f"addr:{address}"
+    return str(address)
+
+
+def client_key(group: str, request: HttpRequest) -> str:
+    """Who a submission counts against: the user, else the client's address."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return f"user:{user.pk}"
+    return f"addr:{client_address(request)}"
 
 
 def seconds_until_allowed(request: HttpRequest) -> int | None:
@@ -124,3 +181,64 @@ def seconds_until_allowed(request: HttpRequest) -> int | None:
     if usage is None or not usage["should_limit"]:
         return None
     return max(1, int(usage["time_left"]))
+
+
+# --- Login throttle ------------------------------------------------------------------
+# Failed logins are counted per (account, address) and per address, never per account
+# alone: a stranger guessing a user's password from elsewhere fills only their own
+# buckets, so the user can still log in from their own address.
+
+
+def _login_account_key(group: str, request: HttpRequest) -> str:
+    username = str(request.POST.get("username", ""))[:150].casefold()
+    return f"{username}|{client_address(request)}"
+
+
+def _login_address_key(group: str, request: HttpRequest) -> str:
+    return client_address(request)
+
+
+LOGIN_BUCKETS = (
+    ("login-account", _login_account_key, "LOGIN_FAILURES_PER_ACCOUNT"),
+    ("login-address", _login_address_key, "LOGIN_FAILURES_PER_ADDRESS"),
+)
+
+
+def login_wait(request: HttpRequest, count_failure: bool = False) -> int | None:
+    """Seconds until this client may try to log in again, or None if it may now.
+    With `count_failure`, first count a failed login in each bucket."""
+    wait = None
+    for group, key, setting in LOGIN_BUCKETS:
+        rate = getattr(settings, setting)
+        if rate.lower() in ("", "off", "none"):
+            continue
+        try:
+            usage = get_usage(request, group=group, key=key, rate=rate, increment=count_failure)
+        except Exception:  # the cache is Redis: when it is down, logins still work
+            logger.warning("login throttle not checked: cache unavailable", exc_info=True)
+            return None
+        if usage is not None and usage["count"] >= usage["limit"]:
+            wait = max(wait or 0, max(1, int(usage["time_left"])))
+    return wait
+
+
+class ThrottledLoginView(LoginView):
+    """Django's login view, refusing (429) a client that failed too often lately,
+    before any password is checked."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        wait = login_wait(request)
+        if wait is not None:
+            logger.warning("login throttled for %s", client_address(request))
+            response = error_response(
+                request,
+                429,
+                f"Too many failed logins from this address; try again in {wait} seconds.",
+            )
+            response["Retry-After"] = str(wait)
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        login_wait(self.request, count_failure=True)
+        return super().form_invalid(form)

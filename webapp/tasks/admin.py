@@ -1,8 +1,11 @@
-"""The task history in Django's admin, for operators: filter, search, read the timeline."""
+"""The task history in Django's admin, for operators: filter, search, read the timeline;
+and the API tokens, to see who has one and revoke it."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
-from webapp.tasks.models import TaskEvent, TaskRecord
+from webapp.tasks.models import ApiToken, TaskEvent, TaskRecord
 
 
 class TaskEventInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -31,3 +34,32 @@ class TaskRecordAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     readonly_fields = [field.name for field in TaskRecord._meta.fields]
     date_hierarchy = "submitted_at"
     inlines = [TaskEventInline]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Tokens are made by `manage.py create_token` (the only moment a token is shown);
+    here they are listed, by prefix and never by digest, and revoked."""
+
+    list_display = (
+        "prefix",
+        "name",
+        "user",
+        "read_only",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    list_filter = ["read_only", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["prefix", "name", "user__username"]
+    fields = readonly_fields = list_display
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        revoked = sum(token.revoke() for token in queryset)
+        self.message_user(request, f"Revoked {revoked} token(s).", messages.SUCCESS)

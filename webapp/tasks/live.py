@@ -46,7 +46,7 @@ def _cache_set(key: str, value: Any) -> None:
 
 def shared_fragment(request: HttpRequest, query: TableQuery) -> dict[str, Any]:
     """The table with its out-of-band counters, workers and charts, rendered once per
-    version: {"version", "html", "tasks": {pk: label}, "first_seen"}."""
+    version: {"version", "html", "tasks": {"pk": label}, "first_seen": ISO 8601}."""
     origin = f"{request.scheme}://{request.get_host()}"
     entry = _cache_get(f"live:{poll_version(query)}:{origin}")
     if entry is None:
@@ -54,11 +54,12 @@ def shared_fragment(request: HttpRequest, query: TableQuery) -> dict[str, Any]:
         read_at = timezone.now()
         snap = snapshot(query)  # its version may be newer than the one just looked up
         context = dashboard_context(snap) | {"fragment": True, "request": request}
+        # JSON-shaped (the cache stores JSON): keys are strings, moments ISO 8601.
         entry = {
             "version": snap.version,
             "html": render_to_string("dashboard.html#live", context),
-            "tasks": {t.id: f"{t.short_id} ({t.get_kind_display()})" for t in snap.page.tasks},
-            "first_seen": read_at,
+            "tasks": {str(t.id): f"{t.short_id} ({t.get_kind_display()})" for t in snap.page.tasks},
+            "first_seen": read_at.isoformat(),
         }
         _cache_set(f"live:{snap.version}:{origin}", entry)
     return dict(entry)
@@ -69,7 +70,10 @@ def first_seen(version: str | None) -> datetime | None:
     if not version:
         return None
     entry = _cache_get(f"live-seen:{version}")
-    return entry if isinstance(entry, datetime) else None
+    try:
+        return datetime.fromisoformat(entry) if isinstance(entry, str) else None
+    except ValueError:
+        return None
 
 
 def remember_first_seen(entry: dict[str, Any]) -> None:
@@ -82,5 +86,6 @@ def announcements(entry: dict[str, Any], since: datetime | None) -> list[str]:
     the aria-live region (screen readers say them; the table shows them)."""
     if since is None:
         return []
-    events = TaskEvent.objects.filter(task_id__in=entry["tasks"], at__gt=since).order_by("at")[:5]
-    return [f"Task {entry['tasks'][e.task_id]} {Status(e.status).label}." for e in events]
+    labels = {int(pk): label for pk, label in entry["tasks"].items()}
+    events = TaskEvent.objects.filter(task_id__in=labels, at__gt=since).order_by("at")[:5]
+    return [f"Task {labels[e.task_id]} {Status(e.status).label}." for e in events]

@@ -1,9 +1,11 @@
 """manage.py create_token USER: a bearer token for scripts, printed once."""
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from webapp.tasks.models import ApiToken
 
@@ -14,6 +16,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument("--name", default="", help="what the token is for")
+        parser.add_argument(
+            "--read-only",
+            action="store_true",
+            help="the token lists and reads tasks, but cannot launch or steer them",
+        )
+        parser.add_argument(
+            "--expires-in", type=float, metavar="DAYS", help="the token stops working after"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         User = get_user_model()
@@ -21,5 +31,14 @@ class Command(BaseCommand):
             user = User.objects.get(username=options["username"])
         except User.DoesNotExist:
             raise CommandError(f"No user named {options['username']!r}.") from None
-        _, token = ApiToken.issue(user, name=options["name"])
+        days = options["expires_in"]
+        if days is not None and not days > 0:
+            raise CommandError("--expires-in must be a positive number of days.")
+        _, token = ApiToken.issue(
+            user,
+            name=options["name"],
+            read_only=options["read_only"],
+            expires_at=timezone.now() + timedelta(days=days) if days else None,
+        )
+        # Only the token on stdout, so `TOKEN=$(manage.py create_token USER)` works.
         self.stdout.write(token)
