@@ -21,9 +21,9 @@ from conftest import Service, Stack, start_worker, wait_for
 from tests.integration.conftest import submit, wait_for_status
 from tests.reliability.conftest import (
     curl_like,
+    notes,
     private_stack,
     start_private_web,
-    notes,
     timeline,
     wait_for_log,
 )
