@@ -51,7 +51,11 @@ def publish(task_id: str, kind: int, retries: int = 0) -> None:
 
     `retries` is the number of earlier tries (the flaky kind's body reads it)."""
     try:
-        app.send_task(TASK_NAME, args=(int(kind),), task_id=task_id, retries=retries)
+        # No result to wait for: the record is the result (and subscribing to one would
+        # be a second Redis connection to fail).
+        app.send_task(
+            TASK_NAME, args=(int(kind),), task_id=task_id, retries=retries, ignore_result=True
+        )
     except OperationalError as exc:
         raise BrokerUnavailable(str(exc)) from exc
     try:
