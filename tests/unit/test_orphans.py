@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 
+from webapp.celery import app as celery_app
 from webapp.tasks import publishing
 from webapp.tasks.kinds import Kind
 from webapp.tasks.models import Status, TaskRecord
@@ -23,7 +24,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     def send_task(name: str, args: tuple[int], task_id: str, **options: object) -> None:
         ids.append(task_id)
 
-    monkeypatch.setattr(publishing.app, "send_task", send_task)
+    monkeypatch.setattr(celery_app, "send_task", send_task)
     return ids
 
 
