@@ -5,7 +5,10 @@ import uuid
 import httpx
 import pytest
 
-ACCEPTED = "0 (instant), 1 (short), 2 (medium), 3 (long), 4 (cpu-heavy), 5 (failing), 6 (flaky)"
+ACCEPTED = (
+    "0 (instant), 1 (short), 2 (medium), 3 (long), 4 (cpu-heavy), 5 (failing), 6 (flaky), "
+    "7 (notify)"
+)
 
 
 @pytest.mark.parametrize(

@@ -146,6 +146,9 @@ def test_ctrl_c_while_tasks_run_loses_none_and_the_next_start_finishes_them(
     assert first.process.wait(60) == 0, first.log()
     for pid in first.pids():
         assert gone(pid), f"process group {pid} outlived the supervisor"
+    # What kombu's Redis transport does with a cancelled run's message at a cold
+    # shutdown: it puts it back in the queue as the worker disconnects.
+    assert "Restoring 6 unacknowledged message(s)" in first.log()
     stopped = stack.rows()
     key = {task_id: task_id.replace("-", "") for task_id in task_ids}
     assert [stopped[key[t]][0] for t in task_ids] == ["PENDING"] * 5 + ["FAILURE"]
