@@ -322,19 +322,38 @@ CELERY_TASK_TRACK_STARTED = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Durations of the task kinds are multiplied by this; tests and demos use < 1.
+TASK_TIME_SCALE = env_float("TASK_TIME_SCALE", 1.0)
+# A task still running after this many seconds is killed and ends FAILURE.
+TASK_TIME_LIMIT = env_int("TASK_TIME_LIMIT", int(120 * max(TASK_TIME_SCALE, 1.0)), minimum=1)
+CELERY_TASK_TIME_LIMIT = TASK_TIME_LIMIT
 # A message delivered to a worker that then vanished as a whole goes back to the
-# queue after this long. It must exceed the longest run (a running task's message
-# stays unacknowledged), so it is long; meanwhile a live worker fails such a task
-# (workers.py) and a late redelivery is skipped. Redis looks for such messages
-# every 10 s (the throttle would make that 100 s).
+# queue after this long. A running task's message stays unacknowledged, so a
+# timeout within the time limit would hand a running task to a second worker:
+# refused below. Meanwhile a live worker runs such a task again (workers.py) and
+# the late redelivery is skipped. Redis looks for such messages every 10 s (the
+# throttle would make that 100 s).
 BROKER_VISIBILITY_TIMEOUT = env_int("BROKER_VISIBILITY_TIMEOUT", 3600, minimum=1)
+if BROKER_VISIBILITY_TIMEOUT <= TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"BROKER_VISIBILITY_TIMEOUT={BROKER_VISIBILITY_TIMEOUT} must exceed "
+        f"TASK_TIME_LIMIT={TASK_TIME_LIMIT}: Redis would hand a task still running "
+        "to a second worker."
+    )
+# Every call to Redis gives up after this many seconds, so a half-open connection
+# makes a submit answer 503 instead of hanging until gunicorn kills its worker.
+BROKER_SOCKET_TIMEOUT = env_float("BROKER_SOCKET_TIMEOUT", 2.0, minimum=0.1)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": BROKER_VISIBILITY_TIMEOUT,
     "unacked_restore_throttle": 1,
+    "socket_timeout": BROKER_SOCKET_TIMEOUT,
+    "socket_connect_timeout": BROKER_SOCKET_TIMEOUT,
 }
+CELERY_REDIS_SOCKET_TIMEOUT = BROKER_SOCKET_TIMEOUT
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = BROKER_SOCKET_TIMEOUT
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
-# Publishing gives up within about a second so a submit can answer 503 quickly.
+# Publishing gives up within a few seconds so a submit can answer 503 quickly.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 2,
     "interval_start": 0,
@@ -342,10 +361,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.5,
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-
-# Durations of the task kinds are multiplied by this; tests and demos use < 1.
-TASK_TIME_SCALE = env_float("TASK_TIME_SCALE", 1.0)
-CELERY_TASK_TIME_LIMIT = int(120 * max(TASK_TIME_SCALE, 1.0))
+# A PENDING task whose message is not known to have reached Redis this long after
+# it was submitted is queued again (webapp/tasks/orphans.py).
+ORPHAN_AFTER_SECONDS = env_float("ORPHAN_AFTER_SECONDS", 30.0, minimum=1.0)
 
 # --- Dashboard -----------------------------------------------------------------------
 

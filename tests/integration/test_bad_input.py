@@ -5,7 +5,10 @@ import uuid
 import httpx
 import pytest
 
-ACCEPTED = "0 (instant), 1 (short), 2 (medium), 3 (long), 4 (cpu-heavy), 5 (failing), 6 (flaky)"
+ACCEPTED = (
+    "0 (instant), 1 (short), 2 (medium), 3 (long), 4 (cpu-heavy), 5 (failing), 6 (flaky), "
+    "7 (notify)"
+)
 
 
 @pytest.mark.parametrize(
@@ -41,7 +44,7 @@ def test_unknown_page_is_404_json_for_curl_and_html_for_browsers(
     [
         ({}, "The field `type` is missing"),
         ({"type": ""}, "The field `type` is missing"),
-        ({"type": "7"}, "'7' is not a task type"),
+        ({"type": "8"}, "'8' is not a task type"),
         ({"type": "-1"}, "'-1' is not a task type"),
         ({"type": "1.5"}, "'1.5' is not a task type"),
         ({"type": "short"}, "'short' is not a task type"),

@@ -128,6 +128,17 @@ def timeline(stack: Stack, task_id: str) -> list[str]:
     return [status for (status,) in rows]
 
 
+def notes(stack: Stack, task_id: str) -> list[str]:
+    """The notes of a task's timeline events, in order."""
+    with stack.database() as db:
+        rows = db.execute(
+            "SELECT e.note FROM tasks_taskevent e JOIN tasks_taskrecord t ON e.task_id = t.id "
+            "WHERE t.task_id = ? ORDER BY e.at, e.id",
+            (task_id.replace("-", ""),),
+        ).fetchall()
+    return [note for (note,) in rows]
+
+
 def wait_for_log(log: Callable[[], str], text: str, timeout: float, after: int = 0) -> None:
     """Wait until `text` shows up in a service's log (past offset `after`)."""
     wait_for(lambda: text in log()[after:], timeout, f"{text!r} in the log")

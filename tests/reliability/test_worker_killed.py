@@ -2,8 +2,10 @@
 
 The policy (README, "Reliability"): when only the pool process running the task
 dies, Celery gives the message back (acks late + reject on worker lost) and the task
-runs again to SUCCESS; when the whole worker dies, a live worker fails the task with
-a readable reason, and the message Redis redelivers later is skipped.
+runs again to SUCCESS; when the whole worker dies, a live worker takes the task back:
+a kind safe to repeat runs again at once, as a second attempt, and one that is not
+ends FAILURE with the reason. The copy of the message Redis redelivers later is
+skipped either way: no attempt starts twice.
 """
 
 import os
@@ -19,6 +21,7 @@ from conftest import Service, Stack, start_worker, wait_for
 from tests.integration.conftest import submit, wait_for_status
 from tests.reliability.conftest import (
     curl_like,
+    notes,
     private_stack,
     start_private_web,
     timeline,
@@ -26,8 +29,13 @@ from tests.reliability.conftest import (
 )
 
 # A short task runs 5 s: time to kill it halfway. A message held by a dead worker
-# comes back after 30 s, well after a live worker has failed the task (~12 s).
-SETTINGS = {"TASK_TIME_SCALE": "0.5", "BROKER_VISIBILITY_TIMEOUT": "30"}
+# comes back after 30 s, well after a live worker has taken the task back (~12 s);
+# the visibility timeout must exceed the time limit.
+SETTINGS = {
+    "TASK_TIME_SCALE": "0.5",
+    "TASK_TIME_LIMIT": "20",
+    "BROKER_VISIBILITY_TIMEOUT": "30",
+}
 
 
 @pytest.fixture(scope="module")
@@ -69,33 +77,55 @@ def test_a_killed_pool_process_gives_the_task_back_and_it_runs_again(
 
     task = wait_for_status(client, task_id, "SUCCESS", timeout=60)
     assert task["attempts"] == 2
-    assert timeline(faults, task_id) == ["PENDING", "STARTED", "STARTED", "SUCCESS"]
+    assert timeline(faults, task_id) == ["PENDING", "STARTED", "PENDING", "STARTED", "SUCCESS"]
     assert task["task_result"] == {"slept_seconds": 5.0, "steps": 20}
     assert worker.process.poll() is None, "the worker itself carried on"
     assert "WorkerLostError" in worker.log()
 
 
-def test_a_task_of_a_killed_worker_is_failed_by_its_successor_and_never_rerun(
-    faults: Stack, client: httpx.Client
-) -> None:
-    worker = faults.services["victim"]
-    task_id = submit(client, 1)["task_id"]
-    wait_for(lambda: running_halfway(client, task_id), 30, "the task to be halfway")
-
-    # The whole worker, main process and pool, dies at once; a new one starts
-    # under the same hostname (as after a crash and a supervisor's restart).
+def kill_and_replace(faults: Stack, worker: Service) -> tuple[Service, int]:
+    """The whole worker, main process and pool, dies at once; a new one starts
+    under the same hostname (as after a crash and a supervisor's restart)."""
     os.killpg(worker.process.pid, signal.SIGKILL)
     worker.process.wait()
     worker.stop()
     successor = start_worker(faults, "victim", concurrency=1)
-    log_offset = len(successor.log())
+    return successor, len(successor.log())
 
-    task = wait_for_status(client, task_id, "FAILURE", timeout=60)
-    assert "was lost while running this task" in task["error"]
-    assert task["error"].startswith("The worker victim@")
-    assert task["attempts"] == 1
+
+def test_a_task_of_a_killed_worker_runs_again_on_its_successor(
+    faults: Stack, client: httpx.Client
+) -> None:
+    task_id = submit(client, 1)["task_id"]
+    wait_for(lambda: running_halfway(client, task_id), 30, "the task to be halfway")
+
+    successor, log_offset = kill_and_replace(faults, faults.services["victim"])
+
+    task = wait_for_status(client, task_id, "SUCCESS", timeout=60)
+    assert task["attempts"] == 2
+    assert task["task_result"] == {"slept_seconds": 5.0, "steps": 20}
+    assert timeline(faults, task_id) == ["PENDING", "STARTED", "PENDING", "STARTED", "SUCCESS"]
+    assert "was lost while running this task; will run again" in notes(faults, task_id)[2]
     # Redis hands the dead worker's message out again after the visibility
     # timeout; the successor receives it and skips it.
+    wait_for_log(successor.log, f"skipping task {task_id}", timeout=90, after=log_offset)
+    assert client.get(f"/tasks/{task_id}/").json()["attempts"] == 2
+    assert timeline(faults, task_id)[-1] == "SUCCESS"
+
+
+def test_a_task_not_safe_to_repeat_of_a_killed_worker_fails_and_never_reruns(
+    faults: Stack, client: httpx.Client
+) -> None:
+    task_id = submit(client, 7)["task_id"]
+    wait_for(lambda: running_halfway(client, task_id), 30, "the task to be halfway")
+
+    successor, log_offset = kill_and_replace(faults, faults.services["victim"])
+
+    task = wait_for_status(client, task_id, "FAILURE", timeout=60)
+    assert task["error"].startswith("Worker victim@")
+    assert "was lost while running this task; it was not run again" in task["error"]
+    assert "not safe to repeat" in task["error"]
+    assert task["attempts"] == 1
     wait_for_log(successor.log, f"skipping task {task_id}", timeout=90, after=log_offset)
     task = client.get(f"/tasks/{task_id}/").json()
     assert task["task_status"] == "FAILURE"

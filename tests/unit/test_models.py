@@ -70,3 +70,16 @@ def test_json_keeps_the_seed_keys() -> None:
     assert data["task_id"] == str(task.task_id)
     assert data["task_status"] == "PENDING"
     assert data["task_result"] is None
+
+
+def test_a_second_start_of_the_same_attempt_is_refused() -> None:
+    # Redis redelivers a running task's message when the visibility timeout passes
+    # first; that copy must not run alongside the one already running.
+    task_id = str(new_task().task_id)
+    assert TaskRecord.mark_started(task_id, worker="w1", instance="i1")
+
+    assert not TaskRecord.mark_started(task_id, worker="w2", instance="i2")
+
+    task = TaskRecord.objects.get(task_id=task_id)
+    assert (task.worker, task.worker_instance, task.attempts) == ("w1", "i1", 1)
+    assert list(task.events.values_list("status", flat=True)) == ["STARTED"]

@@ -20,7 +20,7 @@ def test_it_accepts_the_seed_types(raw: object, kind: Kind) -> None:
     [
         None,
         "",
-        "7",
+        "8",
         "-1",
         "1.0",
         "1e0",

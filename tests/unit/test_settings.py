@@ -83,3 +83,16 @@ def test_secret_key_can_come_from_a_file(tmp_path: pytest.TempPathFactory) -> No
     result = load_settings(ALLOWED_HOSTS="tasks.example.com", SECRET_KEY_FILE=str(key_file))
 
     assert result.returncode == 0, result.stderr
+
+
+def test_a_visibility_timeout_within_the_task_time_limit_is_refused() -> None:
+    # Redis would hand a running task's message to a second worker mid-run.
+    result = load_settings(BROKER_VISIBILITY_TIMEOUT="60", TASK_TIME_LIMIT="120")
+
+    assert result.returncode != 0
+    assert "BROKER_VISIBILITY_TIMEOUT=60" in result.stderr
+    assert "TASK_TIME_LIMIT=120" in result.stderr
+
+
+def test_a_visibility_timeout_beyond_the_task_time_limit_starts() -> None:
+    assert load_settings(BROKER_VISIBILITY_TIMEOUT="61", TASK_TIME_LIMIT="60").returncode == 0

@@ -14,6 +14,8 @@ class Kind(models.IntegerChoices):
     CPU = 4, "cpu-heavy"
     FAILING = 5, "failing"
     FLAKY = 6, "flaky"
+    # Its effect leaves the system (a message sent): a second run would repeat it.
+    NOTIFY = 7, "notify"
 
     @property
     def seconds(self) -> float:
@@ -23,6 +25,13 @@ class Kind(models.IntegerChoices):
     @property
     def description(self) -> str:
         return DESCRIPTIONS[self]
+
+    @property
+    def safe_to_repeat(self) -> bool:
+        """Whether a run cut short may simply run again from the start: a task whose
+        worker stopped or died under it is queued again if so, and otherwise ends
+        FAILURE saying why, for a person to retry (or not)."""
+        return self not in NOT_SAFE_TO_REPEAT
 
     @classmethod
     def accepted(cls) -> str:
@@ -38,7 +47,10 @@ SECONDS = {
     Kind.CPU: 10.0,
     Kind.FAILING: 10.0,
     Kind.FLAKY: 10.0,
+    Kind.NOTIFY: 10.0,
 }
+
+NOT_SAFE_TO_REPEAT = frozenset({Kind.NOTIFY})
 
 DESCRIPTIONS = {
     Kind.INSTANT: "returns at once",
@@ -48,4 +60,5 @@ DESCRIPTIONS = {
     Kind.CPU: "hashes for about 10 s, holding a CPU (and the GIL) all along",
     Kind.FAILING: "reads a corrupt record after a few steps and fails",
     Kind.FLAKY: "its upstream fails twice; retried with backoff, the third try succeeds",
+    Kind.NOTIFY: "sends a one-off notification after about 10 s; not safe to run twice",
 }

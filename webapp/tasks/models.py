@@ -29,6 +29,9 @@ ACTIVE_STATUSES = (Status.PENDING, Status.STARTED, Status.RETRY)
 # next try was due (a live worker may still hold the delayed message: with Redis,
 # the worker that receives it keeps it until it is due).
 LOST_RETRY_GRACE = timedelta(seconds=60)
+# A task starts only from these: a second start of a running task (a message Redis
+# handed out again) is refused, so no attempt ever runs twice at once.
+STARTABLE_STATUSES = (Status.PENDING, Status.RETRY)
 FINISHED_STATUSES = (Status.SUCCESS, Status.FAILURE, Status.REVOKED)
 RETRYABLE_STATUSES = (Status.FAILURE, Status.REVOKED)
 
@@ -213,7 +216,7 @@ class TaskRecord(models.Model):
     def mark_started(cls, task_id: str, worker: str, instance: str = "") -> bool:
         return cls._transition(
             task_id,
-            ACTIVE_STATUSES,
+            STARTABLE_STATUSES,
             note=f"on {worker}",
             status=Status.STARTED,
             started_at=timezone.now(),
@@ -272,8 +275,54 @@ class TaskRecord(models.Model):
         )
 
     @classmethod
-    def mark_lost(cls, online_instances: set[str]) -> list[str]:
-        """Fail the tasks whose worker died under them; returns their ids.
+    def give_back(
+        cls,
+        task_id: str,
+        reason: str,
+        from_status: str = Status.STARTED,
+        only_if: dict[str, Any] | None = None,
+    ) -> str | None:
+        """A run was cut short by `reason` (a stop, a lost process or worker) and its
+        message goes back to the queue, or has to be sent again.
+
+        A kind that is safe to repeat goes back to PENDING and runs again; any other
+        ends FAILURE saying what happened, for a person to retry. Returns the new
+        status, or None if the task had moved on (finished, or started elsewhere).
+        """
+        kind = cls.objects.filter(task_id=task_id).values_list("kind", flat=True).first()
+        if kind is None:
+            return None
+        only_if = only_if or {}
+        if Kind(kind).safe_to_repeat:
+            changed = cls._transition(
+                task_id,
+                (from_status,),
+                note=f"{reason}; will run again",
+                only_if=only_if,
+                status=Status.PENDING,
+                progress=0,
+                retry_at=None,
+            )
+            return Status.PENDING if changed else None
+        changed = cls._transition(
+            task_id,
+            (from_status,),
+            note=f"{reason}; not run again",
+            only_if=only_if,
+            status=Status.FAILURE,
+            error=(
+                f"{reason[0].upper()}{reason[1:]}; it was not run again: a "
+                f"{Kind(kind).label} task is not safe to repeat. Retry it if it should run."
+            ),
+            retry_at=None,
+            finished_at=timezone.now(),
+        )
+        return Status.FAILURE if changed else None
+
+    @classmethod
+    def mark_lost(cls, online_instances: set[str]) -> list[tuple[str, int, int]]:
+        """Take back the tasks whose worker died under them; returns (task id,
+        kind, retries) of those to queue again.
 
         A task is lost when the worker run that started it (`worker_instance`) no
         longer reports itself and the task itself has not moved for as long: a
@@ -281,10 +330,11 @@ class TaskRecord(models.Model):
         only missed heartbeats (say, while Redis was away) is left alone. A task
         waiting to retry is lost when its last worker is gone and its next try is
         well overdue. Called on every worker heartbeat; it reads only the active
-        rows, along the status index. The UPDATE is conditional on the instance
-        seen here, so a task that another worker has just restarted is left alone,
-        and if the broker ever redelivers the lost message (visibility timeout),
-        mark_started refuses it: the task never gets a second, late result.
+        rows, along the status index. Each change is conditional on the instance
+        seen here, so a task that another worker has just restarted is left alone.
+        A kind safe to repeat goes back to PENDING for the caller to queue again; any
+        other ends FAILURE (give_back). If the broker ever redelivers the lost
+        message too (visibility timeout), mark_started lets only one copy start.
         """
         now = timezone.now()
         quiet_since = now - WorkerStatus.ONLINE_WITHIN
@@ -295,27 +345,27 @@ class TaskRecord(models.Model):
             )
             .exclude(worker_instance="")  # started before instances were recorded
             .exclude(worker_instance__in=online_instances)
-            .values_list("task_id", "worker", "worker_instance", "status")
+            .values_list("task_id", "kind", "attempts", "worker", "worker_instance", "status")
         )
-        lost = []
-        for task_id, worker, instance, status in candidates:
+        requeued = []
+        for task_id, kind, attempts, worker, instance, status in candidates:
             running = status == Status.STARTED
             still: dict[str, Any] = {"worker_instance": instance}
             if running:
                 still["updated_at__lt"] = quiet_since  # no progress in between
-            while_ = "while running" if running else "before the next try of"
-            if cls._transition(
-                str(task_id),
-                (status,),
-                note=f"worker {worker} was lost",
-                only_if=still,
-                status=Status.FAILURE,
-                error=f"The worker {worker} was lost {while_} this task; it was not run again.",
-                retry_at=None,
-                finished_at=now,
-            ):
-                lost.append(str(task_id))
-        return lost
+            while_ = "while running this task" if running else "before the next try"
+            outcome = cls.give_back(
+                str(task_id), f"worker {worker} was lost {while_}", status, still
+            )
+            if outcome == Status.PENDING:
+                # The same try again if it was running; the next one if it was due.
+                requeued.append((str(task_id), kind, max(attempts - 1, 0) + (not running)))
+        return requeued
+
+    @classmethod
+    def note_queued_again(cls, task_id: str, note: str) -> bool:
+        """A waiting task's message was sent again: a timeline event, no change of state."""
+        return cls._transition(task_id, (Status.PENDING,), note=note, status=Status.PENDING)
 
     @classmethod
     def mark_cancelled(cls, task_id: str, note: str) -> bool:

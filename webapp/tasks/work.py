@@ -63,6 +63,12 @@ def call_flaky_upstream(seconds: float, report: ProgressReporter, attempt: int) 
     return {"attempts": attempt + 1, "upstream": "ok"}
 
 
+def send_notification(seconds: float, report: ProgressReporter) -> dict[str, Any]:
+    """Prepare for `seconds`, then send: the sending is what must not happen twice."""
+    sleep_in_steps(seconds, report)
+    return {"sent": "notification", "to": "on-call", "message": "the nightly export is ready"}
+
+
 def run(kind: Kind, scale: float, report: ProgressReporter, attempt: int = 0) -> Any:
     """Do the work of one task of `kind`, durations multiplied by `scale`.
 
@@ -74,6 +80,8 @@ def run(kind: Kind, scale: float, report: ProgressReporter, attempt: int = 0) ->
         read_corrupt_record(seconds, report)
     if kind is Kind.FLAKY:
         return call_flaky_upstream(seconds, report, attempt)
+    if kind is Kind.NOTIFY:
+        return send_notification(seconds, report)
     if seconds <= 0:
         # Nothing to report on the way: finishing sets progress to 100 anyway, and
         # a report here would cost an instant task one more database write.

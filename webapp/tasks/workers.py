@@ -1,5 +1,6 @@
 """Workers report themselves: a row per worker, refreshed by Celery's own heartbeat,
-and on each heartbeat they fail the tasks whose worker died under them.
+and on each heartbeat they take back the tasks whose worker died under them and
+queue again those whose message never reached Redis (publishing.py).
 
 The dashboard's workers panel reads these rows instead of calling Celery's inspect
 API, which broadcasts to every worker and waits a second for the answers: here the
@@ -10,9 +11,11 @@ Each start of a worker gets a new instance id, set in the main process before th
 pool forks, so its pool processes stamp it on the tasks they start. A task whose
 instance no longer reports itself was running on a worker that died as a whole
 (main process and pool): Celery cannot give it back to the queue until the broker's
-visibility timeout, so a live worker marks it FAILURE instead (TaskRecord.mark_lost).
-A pool process that dies alone is Celery's business: acks_late plus
-reject_on_worker_lost put the task back in the queue and it runs again.
+visibility timeout, so a live worker takes it back instead (TaskRecord.mark_lost):
+a kind safe to repeat is queued again, at once, as a new attempt of the same task;
+any other ends FAILURE saying why. A pool process that dies alone is Celery's
+business: acks_late plus reject_on_worker_lost put the message back in the queue
+(and tasks.TaskRequest the record).
 """
 
 import logging
@@ -22,7 +25,9 @@ from typing import Any
 from celery.signals import heartbeat_sent, worker_init, worker_ready, worker_shutdown
 from django.db import DatabaseError
 from django.utils import timezone
+from redis.exceptions import RedisError
 
+from webapp.tasks import publishing
 from webapp.tasks.models import TaskRecord, WorkerStatus
 
 logger = logging.getLogger(__name__)
@@ -59,10 +64,19 @@ def record_heartbeat(sender: Any, **kwargs: Any) -> None:
         WorkerStatus.objects.filter(hostname=sender.eventer.hostname).update(
             instance=INSTANCE, last_seen=timezone.now()
         )
-        for task_id in TaskRecord.mark_lost(WorkerStatus.online_instances()):
-            logger.warning("task %s failed: the worker running it was lost", task_id)
-    except DatabaseError:
-        # A busy or restarting database must not break the worker's heartbeat.
+        for task_id, kind, retries in TaskRecord.mark_lost(WorkerStatus.online_instances()):
+            try:
+                publishing.publish(task_id, kind, retries)
+            except publishing.BrokerUnavailable as exc:
+                TaskRecord.mark_failed(
+                    task_id, f"Its worker was lost and it could not be queued again: {exc}"
+                )
+            else:
+                logger.warning("task %s queued again: the worker running it was lost", task_id)
+        for task_id in publishing.requeue_orphans():
+            logger.warning("task %s queued again: its message never reached Redis", task_id)
+    except (DatabaseError, RedisError):
+        # A busy or restarting database or Redis must not break the worker's heartbeat.
         logger.warning("could not record heartbeat", exc_info=True)
 
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tasks", "0005_worker_instance")]
+    dependencies = [("tasks", "0006_notify_kind")]
 
     operations = [
         migrations.AddField(

@@ -1,0 +1,95 @@
+"""The sweep that sends again the PENDING tasks whose message never reached Redis."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+from pytest_django import DjangoAssertNumQueries
+
+from webapp.celery import app as celery_app
+from webapp.tasks import publishing
+from webapp.tasks.kinds import Kind
+from webapp.tasks.models import Status, TaskRecord
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Task ids published (nothing reaches a broker); markers are written as usual."""
+    cache.clear()
+    ids: list[str] = []
+
+    def send_task(name: str, args: tuple[int], task_id: str, **options: object) -> None:
+        ids.append(task_id)
+
+    monkeypatch.setattr(celery_app, "send_task", send_task)
+    return ids
+
+
+def queued(count: int, published: bool = True, age: float = 60) -> list[str]:
+    ids = []
+    for _ in range(count):
+        record = TaskRecord.submit(Kind.SHORT)
+        TaskRecord.objects.filter(pk=record.pk).update(
+            submitted_at=timezone.now() - timedelta(seconds=age)
+        )
+        if published:
+            cache.set(publishing.marker(str(record.task_id)), 1)
+        ids.append(str(record.task_id))
+    return ids
+
+
+def sweep_now() -> list[str]:
+    cache.delete(publishing.SWEEP_LOCK)
+    return publishing.requeue_orphans()
+
+
+def test_only_the_pending_task_without_a_published_message_is_sent_again(
+    sent: list[str],
+) -> None:
+    queued(3)
+    [orphan] = queued(1, published=False)
+    queued(2)
+
+    assert sweep_now() == [orphan]
+
+    assert sent == [orphan]
+    record = TaskRecord.objects.get(task_id=orphan)
+    assert record.status == Status.PENDING
+    assert record.events.last().note == (  # type: ignore[union-attr]
+        "its message never reached the queue; sent again"
+    )
+
+
+def test_a_task_younger_than_the_grace_period_is_left_alone(sent: list[str]) -> None:
+    queued(1, published=False, age=0)
+
+    assert sweep_now() == []
+    assert sent == []
+
+
+def test_a_row_once_checked_is_not_read_again(
+    sent: list[str], django_assert_max_num_queries: DjangoAssertNumQueries
+) -> None:
+    queued(500)
+    sweep_now()
+    newest = TaskRecord.objects.order_by("-id").values_list("id", flat=True).first()
+    assert cache.get(publishing.SWEEP_CHECKED_UP_TO) == newest
+    [orphan] = queued(1, published=False)
+
+    # However many tasks wait, a sweep reads the rows submitted since the last one.
+    with django_assert_max_num_queries(6):
+        assert sweep_now() == [orphan]
+    assert sweep_now() == []
+
+
+def test_workers_sweep_one_at_a_time_and_not_more_often_than_the_throttle(
+    sent: list[str],
+) -> None:
+    queued(1, published=False)
+
+    assert len(publishing.requeue_orphans()) == 1
+    queued(1, published=False)
+    assert publishing.requeue_orphans() == []  # within SWEEP_EVERY_SECONDS
