@@ -14,6 +14,7 @@ from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -37,6 +38,7 @@ from webapp.tasks.views import (
     render_detail,
     render_table,
     table_query,
+    tell,
 )
 
 
@@ -109,6 +111,8 @@ def cancel_task(request: HttpRequest, task_id: str) -> HttpResponse:
             f"Task {record.short_id} finished ({record.status}) before it could be cancelled.",
             status=409,
         )
+    when = "while it ran" if record.started_at else "before it started"
+    tell(request, f"Cancelled {record.get_kind_display()} task {record.short_id} {when}.")
     return after_change(request, record, started)
 
 
@@ -129,6 +133,16 @@ def retry_task(request: HttpRequest, task_id: str) -> HttpResponse:
     except BrokerUnavailable:
         return error_response(request, 503, BROKER_DOWN)
     new_url = reverse("tasks:detail", args=[new.task_id])
+    tell(
+        request,
+        format_html(
+            'Retried {} task {} as <a href="{}"><code>{}</code></a>.',
+            record.get_kind_display(),
+            record.short_id,
+            new_url,
+            new.short_id,
+        ),
+    )
     answer = answer_for(request)
     if answer is Answer.JSON:
         response = JsonResponse(new.as_json(), status=202)
@@ -158,6 +172,7 @@ def delete_task(request: HttpRequest, task_id: str) -> HttpResponse:
             "Delete task",
         )
     record.delete()
+    tell(request, f"Deleted {record.get_kind_display()} task {record.short_id}.")
     answer = answer_for(request)
     if answer is Answer.JSON:
         return JsonResponse({"deleted": str(record.task_id)})
@@ -181,9 +196,16 @@ def clear_finished(request: HttpRequest) -> HttpResponse:
         )
     _, per_model = visible_tasks(request).filter(status__in=FINISHED_STATUSES).delete()
     deleted = per_model.get(TaskRecord._meta.label, 0)
+    tell(request, cleared_message(deleted))
     answer = answer_for(request)
     if answer is Answer.JSON:
         return JsonResponse({"deleted": deleted})
     if answer is Answer.FRAGMENT:
         return render_table(request, table_query(request, from_page=True))
     return HttpResponseSeeOther(next_url(request, reverse("dashboard")))
+
+
+def cleared_message(deleted: int) -> str:
+    if deleted == 0:
+        return "There was no finished task to delete."
+    return f"Deleted {deleted} finished task{'' if deleted == 1 else 's'}."

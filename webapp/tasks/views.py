@@ -2,32 +2,38 @@
 
 import dataclasses
 import logging
+import re
 import uuid
 from datetime import datetime
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.messages import get_messages
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django_htmx.http import push_url
 
-from webapp.tasks import live
+from webapp.tasks import live, timeline
 from webapp.tasks.access import owner_scope, seconds_until_allowed, task_owner, visible_tasks
 from webapp.tasks.dashboard import (
     BadQuery,
     TableQuery,
     dashboard_context,
+    filters_context,
     poll_version,
     snapshot,
+    with_id_prefix,
 )
 from webapp.tasks.inputs import read_kind
 from webapp.tasks.kinds import Kind
-from webapp.tasks.models import Status, TaskRecord
+from webapp.tasks.models import TaskRecord
 from webapp.tasks.representations import (
     Answer,
     BadInput,
@@ -90,9 +96,9 @@ def render_table(
             {
                 "tasks": [task.as_json() for task in snap.page.tasks],
                 "counts": snap.counts,
-                "older": f"/tasks/?{query.query_string(before=snap.page.older_before)}"
-                if snap.page.older_before
-                else None,
+                "older": f"/tasks/?{snap.page.older_query}" if snap.page.older_query else None,
+                "matching": snap.matching,
+                "matching_exact": snap.matching_exact,
             },
             status=status,
         )
@@ -114,11 +120,13 @@ def render_live(
     heard_since = live.first_seen(since) or announce_since
     own = {"announcements": live.announcements(entry, heard_since), "oob": True}
     parts = [entry["html"], render_to_string("dashboard.html#announcer", own)]
+    if since is None:
+        parts.append(messages_oob(request))
     # Navigation (counters, pager, back) brings the filter form along; polls and the
     # form's own requests leave it alone, so typing is never interrupted.
     navigation = request.method == "GET" and since is None
     if navigation and htmx_trigger(request) != "filters":
-        form = {"query": query, "statuses": list(Status), "kinds": list(Kind), "oob": True}
+        form = filters_context(query) | {"oob": True}
         parts.append(render_to_string("dashboard.html#filters", form))
     response = HttpResponse("".join(parts), status=status)
     if navigation:
@@ -127,6 +135,20 @@ def render_live(
         query_string = query.query_string()
         push_url(response, f"/?{query_string}" if query_string else "/")
     return response
+
+
+def messages_oob(request: HttpRequest) -> str:
+    """The status region's new content, out of band: what this action did, or nothing,
+    which clears an error shown by an earlier request (bad search, refused action)."""
+    listed = render_to_string("messages.html", {"messages": get_messages(request)})
+    return f'<div id="messages" hx-swap-oob="innerHTML">{listed}</div>'
+
+
+def tell(request: HttpRequest, message: str) -> None:
+    """Say what an action did: in the page's status region, or on the page a plain
+    form is redirected to. JSON answers say it themselves."""
+    if answer_for(request) is not Answer.JSON:
+        messages.info(request, message)
 
 
 def htmx_trigger(request: HttpRequest) -> str | None:
@@ -140,8 +162,9 @@ def launch_context() -> dict[str, object]:
             {
                 "value": kind.value,
                 "label": kind.label,
+                "title": kind.title,
                 "description": kind.description,
-                "seconds": kind.seconds * settings.TASK_TIME_SCALE,
+                "seconds": kind.scaled_seconds,
             }
             for kind in Kind
         ],
@@ -176,8 +199,21 @@ def submit_task(request: HttpRequest) -> HttpResponse:
         return response
     if answer is Answer.FRAGMENT:
         query = table_query(request, from_page=True)
+        tell(request, launched_message(record, query))
         return render_table(request, query, status=201, announce_since=started)
+    tell(request, launched_message(record, TableQuery()))
     return HttpResponseSeeOther(reverse("dashboard"))
+
+
+def launched_message(record: TaskRecord, query: TableQuery) -> str:
+    """Launched, and if the table as filtered will not show it, a link to it."""
+    link = format_html('<a href="{}"><code>{}</code></a>', record.url, record.short_id)
+    said = format_html("Launched {} task {}.", record.get_kind_display(), link)
+    if query.before is not None:
+        return format_html("{} This is an older page: newer tasks are not shown.", said)
+    if query.is_filtered and not query.filtered().filter(pk=record.pk).exists():
+        return format_html("{} The current filters hide it.", said)
+    return said
 
 
 def rate_limited(request: HttpRequest) -> HttpResponse | None:
@@ -206,22 +242,29 @@ def get_record(request: HttpRequest, task_id: str) -> TaskRecord:
 
 
 def detail_context(record: TaskRecord) -> dict[str, object]:
+    events = list(record.events.all())
     return {
         "task": record,
-        "events": list(record.events.all()),
+        "events": events,
+        "times": timeline.durations(record, events),
         "retries": list(record.retries.all()),
         "version": record.updated_at.isoformat(),
         "poll_seconds": settings.POLL_ACTIVE_SECONDS,
-        "flower_url": settings.FLOWER_URL,
     }
 
 
 def render_detail(request: HttpRequest, record: TaskRecord) -> HttpResponse:
     answer = answer_for(request)
     if answer is Answer.JSON:
+        times = timeline.durations(record, list(record.events.all()))
         return JsonResponse(
             record.as_json()
             | {
+                # From the timeline: first start, and every attempt's run (the list
+                # shows the latest attempt's, from the record alone).
+                "queued_seconds": _round(times.queued_seconds),
+                "run_seconds": _round(times.ran_seconds),
+                "attempt_seconds": [_round(a.seconds) for a in times.attempts],
                 "events": event_json(record),
                 "retries": [str(r.task_id) for r in record.retries.all()],
             }
@@ -229,8 +272,16 @@ def render_detail(request: HttpRequest, record: TaskRecord) -> HttpResponse:
     version = record.updated_at.isoformat()
     if answer is Answer.FRAGMENT and request.GET.get("since") == version:
         return HttpResponse(status=204)
-    template = "task_detail.html#task-detail" if answer is Answer.FRAGMENT else "task_detail.html"
-    return render(request, template, detail_context(record))
+    if answer is Answer.PAGE:
+        return render(request, "task_detail.html", detail_context(record))
+    response = render(request, "task_detail.html#task-detail", detail_context(record))
+    if request.GET.get("since") is None:  # an action, not a poll: say what it did
+        response.content += messages_oob(request).encode()
+    return response
+
+
+def _round(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 2)
 
 
 def event_json(record: TaskRecord) -> list[dict[str, str]]:
@@ -239,9 +290,32 @@ def event_json(record: TaskRecord) -> list[dict[str, str]]:
     ]
 
 
+# The table shows 8 characters of an id; fewer would too often name several tasks.
+SHORT_ID = re.compile(r"^[0-9a-fA-F]{8}[0-9a-fA-F-]{0,27}$")
+
+
 @negotiated("GET")
 def task_detail(request: HttpRequest, task_id: str) -> HttpResponse:
+    if SHORT_ID.match(task_id) and len(task_id.replace("-", "")) < 32:
+        return redirect_short_id(request, task_id)
     return render_detail(request, get_record(request, task_id))
+
+
+def redirect_short_id(request: HttpRequest, prefix: str) -> HttpResponse:
+    """A short id, as the table shows it, names the one visible task it starts: a
+    302 to that task's URL, for every client (curl -L follows it); 404 if it names
+    none or several, saying which."""
+    matches = list(
+        with_id_prefix(visible_tasks(request), prefix).values_list("task_id", flat=True)[:2]
+    )
+    if not matches:
+        raise BadInput(f"No task id starts with {prefix!r}.", status=404)
+    if len(matches) > 1:
+        raise BadInput(
+            f"Several tasks have ids starting with {prefix!r}; use more of the id.",
+            status=404,
+        )
+    return HttpResponseRedirect(reverse("tasks:detail", args=[matches[0]]))
 
 
 # --- Health and errors -----------------------------------------------------------------
