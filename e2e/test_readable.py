@@ -3,13 +3,18 @@ dropdowns that follow Back, header links, short ids, counts, sorting and page si
 
 import re
 from datetime import datetime
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from conftest import Stack
+from conftest import SCREENSHOTS, Stack
 from e2e.conftest import ROWS, visible_ids, wait_in_page
+from e2e.test_accessibility import serious_violations
+
+MESSAGES = "#messages"
 
 
 def submit(stack: Stack, kind: int) -> dict[str, str]:
@@ -204,3 +209,35 @@ def test_the_table_counts_sorts_by_status_and_offers_a_page_size(page: Page, sta
         expect(page).to_have_url(re.compile(r"after=[A-Z]+\.\d+"))
         wait_in_page(page, lambda: visible_ids(page) != first_page, 10, "the next page")
         assert not set(visible_ids(page)) & set(first_page)
+
+
+# --- Accessibility of the new parts, and their screenshots -------------------------------
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_readable_parts_have_no_serious_axe_findings(
+    browser: Browser, stack: Stack, scheme: Literal["light", "dark"], width: int
+) -> None:
+    flaky = submit(stack, 6)
+    failed = submit(stack, 5)
+    stack.wait_until_idle(timeout=60)
+    context = browser.new_context(
+        base_url=stack.url,
+        viewport={"width": width, "height": 900},
+        color_scheme=scheme,
+        timezone_id="America/Los_Angeles",
+    )
+    page = context.new_page()
+    page.goto("/?sort=status&size=25")
+    page.get_by_role("button", name=f"Retry task {failed['task_id'][:8]}", exact=True).click()
+    expect(page.locator(MESSAGES)).to_contain_text("Retried failing task")
+
+    assert serious_violations(page) == []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"readable-dashboard-{width}-{scheme}.png", full_page=True)
+    page.goto(flaky["url"])
+    assert serious_violations(page) == []
+    page.screenshot(path=SCREENSHOTS / f"readable-flaky-{width}-{scheme}.png", full_page=True)
+    context.close()
+    stack.wait_until_idle(timeout=60)
