@@ -2,7 +2,7 @@
 dropdowns that follow Back, header links, short ids, counts, sorting and page size."""
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -41,9 +41,13 @@ def test_a_browser_in_los_angeles_sees_its_local_time(browser: Browser, stack: S
     wait_in_page(
         page, lambda: submitted_cell(page, task["task_id"]).startswith(clock), 5, "LA time"
     )
-    assert re.search(r"· (\d+ s|now|\d+ min) ago$", submitted_cell(page, task["task_id"]))
+    assert re.search(r"· (just now|\d+ (s|min) ago)$", submitted_cell(page, task["task_id"]))
     title = page.locator(f"#task-{task['task_id']} time").first.get_attribute("title") or ""
     assert re.search(r"P[SD]T|GMT-[78]", title), title
+    now = datetime.now(ZoneInfo("America/Los_Angeles"))
+    minutes = {(now - timedelta(minutes=m)).strftime("%H:%M") for m in (0, 1)}
+    assert page.locator("#charts-heading time").inner_text() in minutes  # the chart's axis too
+    assert page.locator("#charts text[data-datetime]").last.text_content() in minutes
     context.close()
 
 
@@ -55,6 +59,7 @@ def test_without_javascript_times_name_the_server_zone(browser: Browser, stack: 
 
     utc = datetime.fromisoformat(task["submitted_at"]).strftime("%H:%M:%S")
     assert submitted_cell(page, task["task_id"]) == f"{utc} UTC"
+    assert page.locator("#charts-heading time").inner_text().endswith(" UTC")
     context.close()
 
 

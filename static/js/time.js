@@ -15,13 +15,15 @@
     return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
   }
 
-  function clock(moment, precise) {
-    var text = pad(moment.getHours()) + ":" + pad(moment.getMinutes()) + ":" + pad(moment.getSeconds());
+  function clock(moment, precise, short) {
+    var text = pad(moment.getHours()) + ":" + pad(moment.getMinutes());
+    if (short) return text;
+    text += ":" + pad(moment.getSeconds());
     return precise ? text + "." + pad(moment.getMilliseconds(), 3) : text;
   }
 
-  function absolute(moment, now, precise) {
-    var time = clock(moment, precise);
+  function absolute(moment, now, precise, short) {
+    var time = clock(moment, precise, short);
     if (sameDay(moment, now)) return time;
     var options = { month: "short", day: "numeric" };
     if (moment.getFullYear() !== now.getFullYear()) options.year = "numeric";
@@ -40,34 +42,40 @@
 
   function relative(moment, now) {
     var seconds = (moment - now) / 1000;
-    if (Math.abs(seconds) < 1) return "now";
+    if (Math.abs(seconds) < 1) return "just now";
     return seconds > 0 ? "in " + span(seconds) : span(seconds) + " ago";
   }
 
   function render(element, now) {
-    var moment = new Date(element.getAttribute("datetime"));
+    // <time datetime>, or data-datetime where no <time> can go (SVG text).
+    var moment = new Date(element.getAttribute("datetime") || element.getAttribute("data-datetime"));
     if (isNaN(moment)) return;
     var precise = element.hasAttribute("data-precise");
+    var short = element.hasAttribute("data-short");
     var mode = element.getAttribute("data-relative");
     var full = moment.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "long" });
     var text;
     if (mode === "in") {
       // A moment people wait for ("next try in 12 s"): how long, the clock on hover.
-      text = relative(moment, now);
+      text = moment - now >= 1000 ? relative(moment, now) : "any moment now";
     } else if (mode === "ago") {
-      text = absolute(moment, now, precise) + " · " + relative(moment, now);
+      text = absolute(moment, now, precise, short) + " · " + relative(moment, now);
+    } else if (element.namespaceURI === "http://www.w3.org/2000/svg") {
+      text = clock(moment, false, short); // an axis: no room for a date
     } else {
-      text = absolute(moment, now, precise);
+      text = absolute(moment, now, precise, short);
     }
     // Only write what changed: the observer below sees our own writes too.
     if (element.textContent !== text) element.textContent = text;
-    if (element.title !== full) element.title = full;
+    if (element.getAttribute("title") !== full && element.namespaceURI !== "http://www.w3.org/2000/svg") {
+      element.setAttribute("title", full);
+    }
     if (!element.hasAttribute("data-localized")) element.setAttribute("data-localized", "");
   }
 
   function renderAll() {
     var now = new Date();
-    document.querySelectorAll("time[datetime]").forEach(function (element) {
+    document.querySelectorAll("time[datetime], [data-datetime]").forEach(function (element) {
       render(element, now);
     });
   }

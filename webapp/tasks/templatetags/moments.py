@@ -11,25 +11,29 @@ register = template.Library()
 
 
 @register.simple_tag
-def moment(value: datetime | None, relative: str = "", precise: bool = False) -> SafeString | str:
+def moment(
+    value: datetime | None, relative: str = "", precise: bool = False, short: bool = False
+) -> SafeString | str:
     """The moment as the server's clock with its zone named, and the date when it is
     not the server's today: what a reader without JavaScript sees, and nothing that
     depends on who is looking (the live table is shared). `relative`: "ago" adds how
-    long ago, "in" shows how long until (both in the browser); `precise` adds ms."""
+    long ago, "in" shows how long until (both in the browser); `precise` adds
+    milliseconds, `short` leaves out the seconds."""
     if value is None:
         return "—"
     local = timezone.localtime(value)
-    clock = dateformat.format(local, "H:i:s")
+    clock = dateformat.format(local, "H:i" if short else "H:i:s")
     if precise:
         clock += f".{local.microsecond // 1000:03d}"
     if local.date() != timezone.localdate():
         clock = f"{dateformat.format(local, 'M j')}, {clock}"
     text = f"{'at ' if relative == 'in' else ''}{clock} {dateformat.format(local, 'T')}"
     return format_html(
-        '<time datetime="{}"{}{}>{}</time>',
+        '<time datetime="{}"{}{}{}>{}</time>',
         value.isoformat(),
         format_html(' data-relative="{}"', relative) if relative else "",
         mark_safe(" data-precise") if precise else "",
+        mark_safe(" data-short") if short else "",
         text,
     )
 
