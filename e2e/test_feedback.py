@@ -95,3 +95,17 @@ def test_without_javascript_the_page_redirected_to_says_what_was_done(
     page.reload()
     expect(page.locator(MESSAGES)).to_have_text("")  # said once
     context.close()
+
+
+def test_retry_from_the_task_page_says_so_on_the_new_tasks_page(page: Page, stack: Stack) -> None:
+    failed = httpx.post(f"{stack.url}/tasks/", data={"type": "5"}).json()
+    stack.wait_until_idle()
+    page.goto(failed["url"])
+
+    page.get_by_role("button", name=f"Retry task {failed['task_id'][:8]}", exact=True).click()
+
+    expect(page).not_to_have_url(f"{stack.url}{failed['url']}")
+    expect(page.locator(MESSAGES)).to_contain_text(
+        re.compile(rf"Retried failing task {failed['task_id'][:8]} as \w{{8}}\.")
+    )
+    expect(page.locator("#task-detail")).to_contain_text("Retry of")
