@@ -246,3 +246,20 @@ def test_the_readable_parts_have_no_serious_axe_findings(
     page.screenshot(path=SCREENSHOTS / f"readable-flaky-{width}-{scheme}.png", full_page=True)
     context.close()
     stack.wait_until_idle(timeout=60)
+
+
+def test_sorting_by_run_time_shows_the_longest_first(page: Page, stack: Stack) -> None:
+    for kind in (0, 1, 0):
+        submit(stack, kind)
+    stack.wait_until_idle()
+    page.goto("/")
+
+    page.get_by_role("link", name="Run time", exact=True).click()
+
+    expect(page).to_have_url(re.compile(r"\?sort=-runtime$"))
+    expect(page.locator("th[aria-sort='descending']")).to_contain_text("Run time")
+    expect(page.locator("#tasks-heading")).to_contain_text("finished tasks by run time")
+    cells = page.locator(f"{ROWS} td:nth-child(7)").all_inner_texts()
+    seconds = [float(text.removesuffix(" s")) for text in cells]
+    assert seconds == sorted(seconds, reverse=True)
+    assert seconds[0] >= 3.9  # the short task: 10 s x TASK_TIME_SCALE 0.4

@@ -4,6 +4,7 @@ PostgreSQL: the status sort pages with a row-value range, which both must accept
 import httpx
 import pytest
 
+from conftest import Stack
 from tests.integration.conftest import submit, wait_for_status
 
 
@@ -17,11 +18,16 @@ def every_page(client: httpx.Client, url: str) -> list[dict[str, object]]:
     return tasks
 
 
-@pytest.mark.parametrize("sort", ["oldest", "status", "-status"])
-def test_every_sort_pages_through_the_whole_list_once(client: httpx.Client, sort: str) -> None:
+@pytest.mark.parametrize("sort", ["oldest", "status", "-status", "runtime", "-runtime"])
+def test_every_sort_pages_through_the_whole_list_once(
+    client: httpx.Client, stack: Stack, sort: str
+) -> None:
     for kind in (5, 0, 5, 0):
         submit(client, kind)
+    stack.wait_until_idle()
     unsorted = every_page(client, "/tasks/?size=10")
+    if "runtime" in sort:  # only the tasks that ran and finished have a run time
+        unsorted = [t for t in unsorted if t["started_at"] and t["finished_at"]]
 
     tasks = every_page(client, f"/tasks/?sort={sort}&size=10")
 
@@ -29,6 +35,9 @@ def test_every_sort_pages_through_the_whole_list_once(client: httpx.Client, sort
     if "status" in sort:
         statuses = [str(t["task_status"]) for t in tasks]
         assert statuses == sorted(statuses, reverse=sort.startswith("-"))
+    if "runtime" in sort:
+        times = [float(str(t["run_seconds"])) for t in tasks]
+        assert times == sorted(times, reverse=sort.startswith("-"))
 
 
 def test_the_list_counts_what_matches(client: httpx.Client) -> None:

@@ -95,10 +95,10 @@ def ids_on_pages(client: Client, query: str) -> list[list[str]]:
     return pages
 
 
-@pytest.mark.parametrize("sort", ["", "oldest", "status", "-status"])
+@pytest.mark.parametrize("sort", ["", "oldest", "status", "-status", "runtime", "-runtime"])
 def test_every_sort_pages_through_every_task_once_in_order(client: Client, sort: str) -> None:
     for status in (Status.SUCCESS, Status.FAILURE, Status.REVOKED, Status.FAILURE, Status.SUCCESS):
-        add_tasks(5, status=status)
+        add_tasks(5, status=status, run_time=timedelta(seconds=len(status)))  # ties, paged
     records = {str(t.task_id): t for t in TaskRecord.objects.all()}
 
     pages = ids_on_pages(client, f"sort={sort}&size=10")
@@ -110,12 +110,38 @@ def test_every_sort_pages_through_every_task_once_in_order(client: Client, sort:
         "oldest": lambda t: t.id,
         "status": lambda t: (t.status, t.id),
         "-status": lambda t: (t.status, t.id),
+        "runtime": lambda t: (t.run_time, t.id),
+        "-runtime": lambda t: (t.run_time, t.id),
     }[sort]
-    assert seen == sorted(records.values(), key=key, reverse=sort == "-status")
+    assert seen == sorted(records.values(), key=key, reverse=sort.startswith("-"))
+
+
+def test_sorting_by_run_time_lists_the_tasks_that_ran(client: Client) -> None:
+    add_tasks(2, status=Status.PENDING)
+    task = TaskRecord.submit(Kind.SHORT)
+    TaskRecord.mark_started(str(task.task_id), "w@host")
+    TaskRecord.mark_succeeded(str(task.task_id), {"ok": True})
+    task.refresh_from_db()
+
+    answer = client.get("/tasks/?sort=-runtime", headers=JSON).json()
+
+    assert task.finished_at
+    assert task.started_at
+    assert task.run_time == task.finished_at - task.started_at  # stored on finishing
+    assert [t["task_id"] for t in answer["tasks"]] == [str(task.task_id)]
+    assert answer["matching"] == 1
 
 
 @pytest.mark.parametrize(
-    "query", ["sort=runtime", "size=7", "size=x", "sort=status&after=12", "sort=oldest&after=A.1"]
+    "query",
+    [
+        "sort=result",
+        "size=7",
+        "size=x",
+        "sort=status&after=12",
+        "sort=oldest&after=A.1",
+        "sort=runtime&after=SUCCESS.3",
+    ],
 )
 def test_bad_sort_size_or_position_is_a_400_saying_why(client: Client, query: str) -> None:
     response = client.get(f"/tasks/?{query}", headers=JSON)

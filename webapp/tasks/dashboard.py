@@ -5,7 +5,7 @@ import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -30,20 +30,31 @@ from webapp.tasks.models import (
 )
 
 HEX = re.compile(r"^[0-9a-f]{1,32}$")
-CURSOR = re.compile(r"^(?:([A-Z]{1,8})\.)?(\d{1,18})$")
+# A keyset position: the id of the last row seen, after its sort value when the
+# order has one (a status, or a run time in microseconds).
+CURSOR = re.compile(r"^(?:([A-Z]{1,8}|\d{1,15})\.)?(\d{1,18})$")
 
 # Rows per page a viewer may pick (plus DASHBOARD_PAGE_SIZE, the default).
 PAGE_SIZES = (10, 25, 50, 100)
 
 # Only orders an index reads in order, so that every page is a short range scan and
-# keyset paging works: the primary key (submission order) and (status, id). Run time
-# has no index (it would need a stored duration column), so it is not offered.
+# keyset paging works: the primary key (submission order), (status, id) and
+# (run_time, id). Sorting by run time lists the tasks that have one (they ran and
+# finished): NULLs sort differently on SQLite and PostgreSQL and break a keyset.
 SORTS: dict[str, tuple[str, ...]] = {
     "": ("-id",),  # newest first: pages by `before`, as before sorting existed
     "oldest": ("id",),
     "status": ("status", "id"),
     "-status": ("-status", "-id"),
+    "runtime": ("run_time", "id"),
+    "-runtime": ("-run_time", "-id"),
 }
+
+
+def sort_column(sort: str) -> str | None:
+    """The column an order sorts by before the id, if any."""
+    first = SORTS[sort][0].lstrip("-")
+    return None if first == "id" else first
 
 
 class BadQuery(ValueError):
@@ -88,7 +99,7 @@ class TableQuery:
         if sort not in SORTS:
             raise BadQuery(f"sort must be one of {', '.join(k for k in SORTS if k)} (or empty).")
         after = params.get("after", "").strip()
-        if after and not ((match := CURSOR.match(after)) and bool(match[1]) == ("status" in sort)):
+        if after and not ((match := CURSOR.match(after)) and cursor_fits(sort, match[1])):
             raise BadQuery("after must be a position from a page link.")
         size_text = params.get("size", "").strip()
         sizes = sorted({*PAGE_SIZES, settings.DASHBOARD_PAGE_SIZE})
@@ -108,6 +119,10 @@ class TableQuery:
             after=after if sort else "",
             size=int(size_text) if size_text else None,
         )
+
+    @property
+    def by_run_time(self) -> bool:
+        return sort_column(self.sort) == "run_time"
 
     @property
     def page_size(self) -> int:
@@ -142,7 +157,17 @@ class TableQuery:
             tasks = tasks.filter(kind=self.kind)
         if self.search:
             tasks = with_id_prefix(tasks, self.search)
+        if self.by_run_time:
+            tasks = tasks.filter(run_time__isnull=False)
         return tasks
+
+
+def cursor_fits(sort: str, value: str | None) -> bool:
+    """Whether a cursor's sort value suits the order: none, a status or microseconds."""
+    column = sort_column(sort)
+    if column is None:
+        return value is None
+    return value is not None and value.isdigit() == (column == "run_time")
 
 
 def with_id_prefix(tasks: QuerySet[TaskRecord], prefix: str) -> QuerySet[TaskRecord]:
@@ -167,7 +192,12 @@ class Page:
 
 
 def cursor_of(query: TableQuery, task: TaskRecord) -> str:
-    return f"{task.status}.{task.id}" if "status" in query.sort else str(task.id)
+    column = sort_column(query.sort)
+    if column == "status":
+        return f"{task.status}.{task.id}"
+    if column == "run_time" and task.run_time is not None:
+        return f"{task.run_time // timedelta(microseconds=1)}.{task.id}"
+    return str(task.id)
 
 
 def after_cursor(query: TableQuery, tasks: QuerySet[TaskRecord]) -> QuerySet[TaskRecord]:
@@ -177,11 +207,15 @@ def after_cursor(query: TableQuery, tasks: QuerySet[TaskRecord]) -> QuerySet[Tas
     if not match:
         return tasks
     descending = SORTS[query.sort][0].startswith("-")
-    if "status" not in query.sort:
+    column = sort_column(query.sort)
+    if column is None:
         return (
             tasks.filter(id__lt=int(match[2])) if descending else tasks.filter(id__gt=int(match[2]))
         )
-    key, pivot = Tuple(F("status"), F("id")), Tuple(Value(match[1]), Value(int(match[2])))
+    value: object = match[1]
+    if column == "run_time":
+        value = timedelta(microseconds=int(match[1]))
+    key, pivot = Tuple(F(column), F("id")), Tuple(Value(value), Value(int(match[2])))
     return tasks.filter(LessThan(key, pivot) if descending else GreaterThan(key, pivot))
 
 
@@ -335,7 +369,7 @@ COUNT_LIMIT = 10_000
 def matching_count(query: TableQuery, counts: dict[str, int]) -> dict[str, Any]:
     """How many tasks match the filters: exact from the per-status counts when only
     the status (or nothing) is filtered, else a COUNT that stops past COUNT_LIMIT."""
-    if query.kind is None and not query.search:
+    if query.kind is None and not query.search and not query.by_run_time:
         exact = counts[query.status] if query.status else sum(counts.values())
         return {"matching": exact, "matching_exact": True}
     counted = query.filtered().order_by()[: COUNT_LIMIT + 1].count()
@@ -429,12 +463,16 @@ def filters_context(query: TableQuery) -> dict[str, Any]:
 def sort_links(query: TableQuery) -> dict[str, dict[str, str]]:
     """For each sortable column header: the query string that sorts by it (or the other
     way round when it already does), and its aria-sort state."""
-    columns = {"submitted": ("", "oldest"), "status": ("status", "-status")}
+    columns = {
+        "submitted": ("", "oldest"),
+        "status": ("status", "-status"),
+        "runtime": ("-runtime", "runtime"),  # longest first: what people look for
+    }
     links = {}
     for column, (first, second) in columns.items():
         current = query.sort in (first, second)
         target = second if query.sort == first else first
-        ascending = query.sort in ("oldest", "status")
+        ascending = query.sort in ("oldest", "status", "runtime")
         links[column] = {
             "query": query.query_string(sort=target, before=None, after=None),
             "aria_sort": ("ascending" if ascending else "descending") if current else "none",
