@@ -15,6 +15,7 @@ from pytest_django import Settings
 from webapp.tasks import timeline
 from webapp.tasks.kinds import Kind
 from webapp.tasks.models import Status, TaskEvent, TaskRecord
+from webapp.tasks.tasks import run_task
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -271,3 +272,22 @@ def test_a_json_client_gets_no_message_cookie(client: Client) -> None:
 
     assert json.loads(response.content) == {"deleted": 1}
     assert "messages" not in response.cookies
+
+
+def test_launching_onto_another_page_of_a_sorted_table_says_so(
+    client: Client, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.SUBMIT_RATE_LIMIT = "off"
+    monkeypatch.setattr(run_task, "apply_async", lambda *args, **kwargs: None)  # no broker here
+    add_tasks(12, status=Status.SUCCESS)
+    oldest_first = HTMX | {"HX-Current-URL": "http://testserver/?sort=oldest&size=10"}
+    newest_first = HTMX | {"HX-Current-URL": "http://testserver/?size=10"}
+
+    elsewhere = client.post("/tasks/", {"type": "0"}, headers=oldest_first).content.decode()
+    here = client.post("/tasks/", {"type": "0"}, headers=newest_first).content.decode()
+
+    assert "It is not on this page of the table." in elsewhere
+    assert re.search(
+        r"Launched instant task <a href=\"/tasks/[0-9a-f-]{36}/\"><code>\w{8}</code></a>\.</p>",
+        here,
+    )

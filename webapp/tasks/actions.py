@@ -19,6 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
 from webapp.tasks.access import task_owner, visible_tasks
+from webapp.tasks.feedback import tell
 from webapp.tasks.inputs import read_field
 from webapp.tasks.kinds import Kind
 from webapp.tasks.models import FINISHED_STATUSES, TaskRecord
@@ -38,7 +39,6 @@ from webapp.tasks.views import (
     render_detail,
     render_table,
     table_query,
-    tell,
 )
 
 

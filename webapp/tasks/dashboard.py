@@ -254,6 +254,17 @@ def page_of(query: TableQuery, size: int) -> Page:
     return Page(rows, older_query, newer_query, is_first=query.before is None and not query.after)
 
 
+def on_page(query: TableQuery, pk: int) -> bool:
+    """Whether the task is among the rows the query's page shows (one indexed read)."""
+    tasks = query.filtered()
+    if query.before is not None:
+        tasks = tasks.filter(id__lt=query.before)
+    if query.after:
+        tasks = after_cursor(query, tasks)
+    ids = tasks.order_by(*SORTS[query.sort]).values_list("id", flat=True)[: query.page_size]
+    return pk in ids
+
+
 @dataclass
 class Snapshot:
     """Everything one poll needs to decide whether anything changed."""

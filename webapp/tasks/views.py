@@ -8,9 +8,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.messages import get_messages
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from django.shortcuts import render
@@ -27,10 +25,12 @@ from webapp.tasks.dashboard import (
     TableQuery,
     dashboard_context,
     filters_context,
+    on_page,
     poll_version,
     snapshot,
     with_id_prefix,
 )
+from webapp.tasks.feedback import messages_oob, tell
 from webapp.tasks.inputs import read_kind
 from webapp.tasks.kinds import Kind
 from webapp.tasks.models import TaskRecord
@@ -137,20 +137,6 @@ def render_live(
     return response
 
 
-def messages_oob(request: HttpRequest) -> str:
-    """The status region's new content, out of band: what this action did, or nothing,
-    which clears an error shown by an earlier request (bad search, refused action)."""
-    listed = render_to_string("messages.html", {"messages": get_messages(request)})
-    return f'<div id="messages" hx-swap-oob="innerHTML">{listed}</div>'
-
-
-def tell(request: HttpRequest, message: str) -> None:
-    """Say what an action did: in the page's status region, or on the page a plain
-    form is redirected to. JSON answers say it themselves."""
-    if answer_for(request) is not Answer.JSON:
-        messages.info(request, message)
-
-
 def htmx_trigger(request: HttpRequest) -> str | None:
     htmx = getattr(request, "htmx", None)
     return htmx.trigger if htmx else None
@@ -206,14 +192,14 @@ def submit_task(request: HttpRequest) -> HttpResponse:
 
 
 def launched_message(record: TaskRecord, query: TableQuery) -> str:
-    """Launched, and if the table as filtered will not show it, a link to it."""
+    """Launched (with a link), and why the table does not show it, if it does not."""
     link = format_html('<a href="{}"><code>{}</code></a>', record.url, record.short_id)
     said = format_html("Launched {} task {}.", record.get_kind_display(), link)
-    if query.before is not None:
-        return format_html("{} This is an older page: newer tasks are not shown.", said)
+    if on_page(query, record.pk):
+        return said
     if query.is_filtered and not query.filtered().filter(pk=record.pk).exists():
         return format_html("{} The current filters hide it.", said)
-    return said
+    return format_html("{} It is not on this page of the table.", said)
 
 
 def rate_limited(request: HttpRequest) -> HttpResponse | None:
