@@ -14,10 +14,12 @@ from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
 from webapp.tasks.access import task_owner, visible_tasks
+from webapp.tasks.feedback import tell
 from webapp.tasks.inputs import read_field
 from webapp.tasks.kinds import Kind
 from webapp.tasks.models import FINISHED_STATUSES, TaskRecord
@@ -110,6 +112,8 @@ def cancel_task(request: HttpRequest, task_id: str) -> HttpResponse:
             f"Task {record.short_id} finished ({record.status}) before it could be cancelled.",
             status=409,
         )
+    when = "while it ran" if record.started_at else "before it started"
+    tell(request, f"Cancelled {record.get_kind_display()} task {record.short_id} {when}.")
     return after_change(request, record, started)
 
 
@@ -130,6 +134,16 @@ def retry_task(request: HttpRequest, task_id: str) -> HttpResponse:
     except BrokerUnavailable:
         return error_response(request, 503, BROKER_DOWN)
     new_url = reverse("tasks:detail", args=[new.task_id])
+    tell(
+        request,
+        format_html(
+            'Retried {} task {} as <a href="{}"><code>{}</code></a>.',
+            record.get_kind_display(),
+            record.short_id,
+            new_url,
+            new.short_id,
+        ),
+    )
     answer = answer_for(request)
     if answer is Answer.JSON:
         response = JsonResponse(new.as_json(), status=202)
@@ -159,6 +173,7 @@ def delete_task(request: HttpRequest, task_id: str) -> HttpResponse:
             "Delete task",
         )
     record.delete()
+    tell(request, f"Deleted {record.get_kind_display()} task {record.short_id}.")
     answer = answer_for(request)
     if answer is Answer.JSON:
         return JsonResponse({"deleted": str(record.task_id)})
@@ -182,9 +197,16 @@ def clear_finished(request: HttpRequest) -> HttpResponse:
         )
     _, per_model = visible_tasks(request).filter(status__in=FINISHED_STATUSES).delete()
     deleted = per_model.get(TaskRecord._meta.label, 0)
+    tell(request, cleared_message(deleted))
     answer = answer_for(request)
     if answer is Answer.JSON:
         return JsonResponse({"deleted": deleted})
     if answer is Answer.FRAGMENT:
         return render_table(request, table_query(request, from_page=True))
     return HttpResponseSeeOther(next_url(request, reverse("dashboard")))
+
+
+def cleared_message(deleted: int) -> str:
+    if deleted == 0:
+        return "There was no finished task to delete."
+    return f"Deleted {deleted} finished task{'' if deleted == 1 else 's'}."

@@ -5,14 +5,16 @@ import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import connection
 from django.db.backends.signals import connection_created
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, Prefetch, QuerySet, Value
+from django.db.models.fields.tuple_lookups import Tuple
+from django.db.models.lookups import GreaterThan, LessThan
 from django.dispatch import receiver
 from django.http import QueryDict
 from django.utils import timezone
@@ -29,6 +31,31 @@ from webapp.tasks.models import (
 )
 
 HEX = re.compile(r"^[0-9a-f]{1,32}$")
+# A keyset position: the id of the last row seen, after its sort value when the
+# order has one (a status, or a run time in microseconds).
+CURSOR = re.compile(r"^(?:([A-Z]{1,8}|\d{1,15})\.)?(\d{1,18})$")
+
+# Rows per page a viewer may pick (plus DASHBOARD_PAGE_SIZE, the default).
+PAGE_SIZES = (10, 25, 50, 100)
+
+# Only orders an index reads in order, so that every page is a short range scan and
+# keyset paging works: the primary key (submission order), (status, id) and
+# (run_time, id). Sorting by run time lists the tasks that have one (they ran and
+# finished): NULLs sort differently on SQLite and PostgreSQL and break a keyset.
+SORTS: dict[str, tuple[str, ...]] = {
+    "": ("-id",),  # newest first: pages by `before`, as before sorting existed
+    "oldest": ("id",),
+    "status": ("status", "id"),
+    "-status": ("-status", "-id"),
+    "runtime": ("run_time", "id"),
+    "-runtime": ("-run_time", "-id"),
+}
+
+
+def sort_column(sort: str) -> str | None:
+    """The column an order sorts by before the id, if any."""
+    first = SORTS[sort][0].lstrip("-")
+    return None if first == "id" else first
 
 
 class BadQuery(ValueError):
@@ -48,6 +75,9 @@ class TableQuery:
     kind: Kind | None = None
     search: str = ""  # a prefix of task ids, as typed
     before: int | None = None  # show tasks older than this record id (keyset paging)
+    sort: str = ""  # a key of SORTS
+    after: str = ""  # other sorts' keyset cursor: "id" or "STATUS.id" of the last row seen
+    size: int | None = None  # rows per page; None: DASHBOARD_PAGE_SIZE
 
     @classmethod
     def from_params(cls, params: QueryDict, *, owner: int | None) -> "TableQuery":
@@ -70,13 +100,39 @@ class TableQuery:
             before_text.isascii() and before_text.isdigit() and len(before_text) < 19
         ):
             raise BadQuery("before must be a record number from a page link.")
+        sort = params.get("sort", "").strip()
+        if sort not in SORTS:
+            raise BadQuery(f"sort must be one of {', '.join(k for k in SORTS if k)} (or empty).")
+        after = params.get("after", "").strip()
+        if after and not ((match := CURSOR.match(after)) and cursor_fits(sort, match[1])):
+            raise BadQuery("after must be a position from a page link.")
+        size_text = params.get("size", "").strip()
+        sizes = sorted({*PAGE_SIZES, settings.DASHBOARD_PAGE_SIZE})
+        if size_text and not (
+            size_text.isascii()
+            and size_text.isdigit()
+            and len(size_text) < 5
+            and int(size_text) in sizes
+        ):
+            raise BadQuery(f"size must be one of {', '.join(map(str, sizes))}.")
         return cls(
             owner=owner,
             status=status,
             kind=Kind(int(kind_text)) if kind_text else None,
             search=search,
-            before=int(before_text) if before_text else None,
+            before=int(before_text) if before_text and not sort else None,
+            sort=sort,
+            after=after if sort else "",
+            size=int(size_text) if size_text else None,
         )
+
+    @property
+    def by_run_time(self) -> bool:
+        return sort_column(self.sort) == "run_time"
+
+    @property
+    def page_size(self) -> int:
+        return self.size or settings.DASHBOARD_PAGE_SIZE
 
     @property
     def is_filtered(self) -> bool:
@@ -88,7 +144,10 @@ class TableQuery:
             "status": self.status,
             "kind": "" if self.kind is None else int(self.kind),
             "q": self.search,
+            "sort": self.sort,
+            "size": self.size or "",
             "before": self.before or "",
+            "after": self.after,
         } | overrides
         return urlencode({k: v for k, v in values.items() if v not in ("", None)})
 
@@ -102,31 +161,92 @@ class TableQuery:
         if self.kind is not None:
             tasks = tasks.filter(kind=self.kind)
         if self.search:
-            # A prefix of a UUID is a range of UUIDs: an index range scan on every
-            # database, where LIKE on a UUID column would read the whole table.
-            digits = self.search.replace("-", "").lower()
-            low = digits.ljust(32, "0")
-            tasks = tasks.filter(task_id__gte=low)
-            if digits != "f" * len(digits):
-                high = format(int(digits, 16) + 1, "x").zfill(len(digits)).ljust(32, "0")
-                tasks = tasks.filter(task_id__lt=high)
+            tasks = with_id_prefix(tasks, self.search)
+        if self.by_run_time:
+            tasks = tasks.filter(run_time__isnull=False)
         return tasks
+
+
+def cursor_fits(sort: str, value: str | None) -> bool:
+    """Whether a cursor's sort value suits the order: none, a status or microseconds."""
+    column = sort_column(sort)
+    if column is None:
+        return value is None
+    return value is not None and value.isdigit() == (column == "run_time")
+
+
+def with_id_prefix(tasks: QuerySet[TaskRecord], prefix: str) -> QuerySet[TaskRecord]:
+    """The tasks whose id starts with `prefix` (hex digits, dashes ignored).
+
+    A prefix of a UUID is a range of UUIDs: an index range scan on every database,
+    where LIKE on a UUID column would read the whole table."""
+    digits = prefix.replace("-", "").lower()
+    tasks = tasks.filter(task_id__gte=digits.ljust(32, "0"))
+    if digits != "f" * len(digits):
+        high = format(int(digits, 16) + 1, "x").zfill(len(digits)).ljust(32, "0")
+        tasks = tasks.filter(task_id__lt=high)
+    return tasks
 
 
 @dataclass
 class Page:
     tasks: list[TaskRecord]
-    older_before: int | None  # `before` of the next (older) page, if there is one
+    older_query: str | None  # query string of the next page in this order, if any
     newer_query: str | None  # query string of the previous (newer) page, if any
     is_first: bool
+
+
+def cursor_of(query: TableQuery, task: TaskRecord) -> str:
+    column = sort_column(query.sort)
+    if column == "status":
+        return f"{task.status}.{task.id}"
+    if column == "run_time" and task.run_time is not None:
+        return f"{task.run_time // timedelta(microseconds=1)}.{task.id}"
+    return str(task.id)
+
+
+def after_cursor(query: TableQuery, tasks: QuerySet[TaskRecord]) -> QuerySet[TaskRecord]:
+    """The tasks after `query.after` in the query's order: one range on its index
+    (a row-value comparison for (status, id), which SQLite and PostgreSQL both scan)."""
+    match = CURSOR.match(query.after)
+    if not match:
+        return tasks
+    descending = SORTS[query.sort][0].startswith("-")
+    column = sort_column(query.sort)
+    if column is None:
+        return (
+            tasks.filter(id__lt=int(match[2])) if descending else tasks.filter(id__gt=int(match[2]))
+        )
+    value: object = match[1]
+    if column == "run_time":
+        value = timedelta(microseconds=int(match[1]))
+    key, pivot = Tuple(F(column), F("id")), Tuple(Value(value), Value(int(match[2])))
+    return tasks.filter(LessThan(key, pivot) if descending else GreaterThan(key, pivot))
 
 
 def page_of(query: TableQuery, size: int) -> Page:
     tasks = query.filtered()
     if query.before is not None:
         tasks = tasks.filter(id__lt=query.before)
-    rows = list(tasks.order_by("-id")[: size + 1])
-    older_before = rows[size - 1].id if len(rows) > size else None
+    if query.after:
+        tasks = after_cursor(query, tasks)
+    # Each row says what it was retried as, and what it is a retry of: two queries
+    # for the page, not two per row, and only naming tasks this owner scope covers
+    # (a staff member's retry of your task is theirs).
+    related = query.visible().only("id", "task_id", "retry_of_id")
+    rows = list(
+        tasks.order_by(*SORTS[query.sort]).prefetch_related(
+            Prefetch("retries", queryset=related), Prefetch("retry_of", queryset=related)
+        )[: size + 1]
+    )
+    older_query = None
+    if len(rows) > size:
+        last = rows[size - 1]
+        older_query = (
+            query.query_string(after=cursor_of(query, last))
+            if query.sort
+            else query.query_string(before=last.id)
+        )
     rows = rows[:size]
     newer_query = None
     if query.before is not None:
@@ -137,7 +257,18 @@ def page_of(query: TableQuery, size: int) -> Page:
         )
         reaches_newest = len(newer) < size
         newer_query = query.query_string(before=None if reaches_newest else newer[-1] + 1)
-    return Page(rows, older_before, newer_query, is_first=query.before is None)
+    return Page(rows, older_query, newer_query, is_first=query.before is None and not query.after)
+
+
+def on_page(query: TableQuery, pk: int) -> bool:
+    """Whether the task is among the rows the query's page shows (one indexed read)."""
+    tasks = query.filtered()
+    if query.before is not None:
+        tasks = tasks.filter(id__lt=query.before)
+    if query.after:
+        tasks = after_cursor(query, tasks)
+    ids = tasks.order_by(*SORTS[query.sort]).values_list("id", flat=True)[: query.page_size]
+    return pk in ids
 
 
 @dataclass
@@ -148,6 +279,8 @@ class Snapshot:
     page: Page
     counts: dict[str, int]
     workers: list[WorkerStatus]
+    matching: int  # tasks that match the filters (at least, unless matching_exact)
+    matching_exact: bool
     version: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -222,8 +355,10 @@ def poll_version(query: TableQuery) -> str:
     tasks = query.filtered()
     if query.before is not None:
         tasks = tasks.filter(id__lt=query.before)
+    if query.after:
+        tasks = after_cursor(query, tasks)
     stamps = list(
-        tasks.order_by("-id").values_list("id", "updated_at")[: settings.DASHBOARD_PAGE_SIZE]
+        tasks.order_by(*SORTS[query.sort]).values_list("id", "updated_at")[: query.page_size]
     )
     version = version_of(query, stamps, status_counts(query), WorkerStatus.online())
     if stamp is not None:
@@ -234,12 +369,33 @@ def poll_version(query: TableQuery) -> str:
 
 
 def snapshot(query: TableQuery) -> Snapshot:
+    counts = status_counts(query)
     return Snapshot(
         query=query,
-        page=page_of(query, settings.DASHBOARD_PAGE_SIZE),
-        counts=status_counts(query),
+        page=page_of(query, query.page_size),
+        counts=counts,
         workers=WorkerStatus.online(),
+        **matching_count(query, counts),
     )
+
+
+# Counting a filter reads its rows, so it stops here: "10 000+" is all a person needs.
+COUNT_LIMIT = 10_000
+
+
+def matching_count(query: TableQuery, counts: dict[str, int]) -> dict[str, Any]:
+    """How many tasks match the filters: exact from the per-status counts when only
+    the status (or nothing) is filtered, else a COUNT that stops past COUNT_LIMIT."""
+    if query.kind is None and not query.search and not query.by_run_time:
+        exact = counts[query.status] if query.status else sum(counts.values())
+        return {"matching": exact, "matching_exact": True}
+    counted = query.filtered().order_by()[: COUNT_LIMIT + 1].count()
+    return {"matching": min(counted, COUNT_LIMIT), "matching_exact": counted <= COUNT_LIMIT}
+
+
+def matching_text(snap: "Snapshot") -> str:
+    text = f"{snap.matching:,}".replace(",", " ")
+    return text if snap.matching_exact else f"{text}+"
 
 
 def status_counts(query: TableQuery) -> dict[str, int]:
@@ -297,7 +453,10 @@ def dashboard_context(snap: Snapshot) -> dict[str, Any]:
         "tasks": snap.page.tasks,
         "page": snap.page,
         "query": snap.query,
-        "filter_query": snap.query.query_string(before=None),
+        "filter_query": snap.query.query_string(before=None, after=None),
+        "matching": matching_text(snap),
+        "matching_count": snap.matching,
+        "sort_links": sort_links(snap.query),
         "poll_query": snap.query.query_string(since=snap.version),
         "version": snap.version,
         "poll_seconds": snap.poll_seconds,
@@ -305,6 +464,35 @@ def dashboard_context(snap: Snapshot) -> dict[str, Any]:
         "panel": workers_panel(snap),
         "throughput": charts.throughput(snap.query.visible(), now),
         "kind_times": charts.run_time_per_kind(snap.query.visible(), now),
+    } | filters_context(snap.query)
+
+
+def filters_context(query: TableQuery) -> dict[str, Any]:
+    """What the filter form shows: the choices, and the query's own values."""
+    return {
+        "query": query,
         "statuses": list(Status),
         "kinds": list(Kind),
+        "page_sizes": sorted({*PAGE_SIZES, settings.DASHBOARD_PAGE_SIZE}),
+        "default_page_size": settings.DASHBOARD_PAGE_SIZE,
     }
+
+
+def sort_links(query: TableQuery) -> dict[str, dict[str, str]]:
+    """For each sortable column header: the query string that sorts by it (or the other
+    way round when it already does), and its aria-sort state."""
+    columns = {
+        "submitted": ("", "oldest"),
+        "status": ("status", "-status"),
+        "runtime": ("-runtime", "runtime"),  # longest first: what people look for
+    }
+    links = {}
+    for column, (first, second) in columns.items():
+        current = query.sort in (first, second)
+        target = second if query.sort == first else first
+        ascending = query.sort in ("oldest", "status", "runtime")
+        links[column] = {
+            "query": query.query_string(sort=target, before=None, after=None),
+            "aria_sort": ("ascending" if ascending else "descending") if current else "none",
+        }
+    return links

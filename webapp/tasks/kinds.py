@@ -1,5 +1,6 @@
 """The kinds of task a person can launch; the seed's form field `type` picks one."""
 
+from django.conf import settings
 from django.db import models
 
 
@@ -23,8 +24,25 @@ class Kind(models.IntegerChoices):
         return SECONDS[self]
 
     @property
+    def title(self) -> str:
+        """The label as a heading: "CPU-heavy", not capfirst's "Cpu-heavy"."""
+        return TITLES.get(self, self.label.capitalize())
+
+    @property
+    def scaled_seconds(self) -> float:
+        """How long a successful run takes here, with TASK_TIME_SCALE applied."""
+        return self.seconds * settings.TASK_TIME_SCALE
+
+    @property
     def description(self) -> str:
-        return DESCRIPTIONS[self]
+        """What the kind does, with the durations of this deployment (scaled), so the
+        text never contradicts the duration shown next to it."""
+        scaled = self.scaled_seconds
+        return DESCRIPTIONS[self].format(
+            seconds=_duration(scaled),
+            fails_after=_duration(scaled * 0.3),
+            waits=_duration(3 * 2.0 * settings.TASK_TIME_SCALE),
+        )
 
     @property
     def safe_to_repeat(self) -> bool:
@@ -52,13 +70,25 @@ SECONDS = {
 
 NOT_SAFE_TO_REPEAT = frozenset({Kind.NOTIFY})
 
+TITLES = {Kind.CPU: "CPU-heavy"}
+
+# {seconds}: the kind's scaled duration; {fails_after}: 30 % of it (work.py's
+# FAILING_AFTER_STEPS of 20); {waits}: the flaky kind's two backoffs, 2 s + 4 s
+# scaled (tasks.py's RETRY_BACKOFF_SECONDS doubling).
 DESCRIPTIONS = {
-    Kind.INSTANT: "returns at once",
-    Kind.SHORT: "sleeps 10 s in steps",
-    Kind.MEDIUM: "sleeps 20 s in steps",
-    Kind.LONG: "sleeps 30 s in steps",
-    Kind.CPU: "hashes for about 10 s, holding a CPU (and the GIL) all along",
-    Kind.FAILING: "reads a corrupt record after a few steps and fails",
-    Kind.FLAKY: "its upstream fails twice; retried with backoff, the third try succeeds",
-    Kind.NOTIFY: "sends a one-off notification after about 10 s; not safe to run twice",
+    Kind.INSTANT: "Returns at once.",
+    Kind.SHORT: "Sleeps {seconds} in 20 steps.",
+    Kind.MEDIUM: "Sleeps {seconds} in 20 steps.",
+    Kind.LONG: "Sleeps {seconds} in 20 steps.",
+    Kind.CPU: "Hashes for about {seconds}, holding a CPU (and the GIL) all along.",
+    Kind.FAILING: "Reads a corrupt record after {fails_after} and fails.",
+    Kind.FLAKY: (
+        "Its upstream fails twice; retried after {waits} of backoff in all, "
+        "the third try succeeds in {seconds}."
+    ),
+    Kind.NOTIFY: "Sends a one-off notification after {seconds}; not safe to run twice.",
 }
+
+
+def _duration(seconds: float) -> str:
+    return f"{round(seconds, 1):g} s"

@@ -48,6 +48,9 @@ class TaskRecord(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     retry_at = models.DateTimeField(null=True, blank=True)
+    # How long the last attempt ran, written when the task finishes (see _transition),
+    # so that the table can sort by run time along an index.
+    run_time = models.DurationField(null=True, blank=True)
     # Bumped by every change, so a poll can tell whether the visible rows changed.
     updated_at = models.DateTimeField(default=timezone.now)
     result = models.JSONField(null=True, blank=True)
@@ -79,6 +82,7 @@ class TaskRecord(models.Model):
             # The charts' "finished in the last hour, by outcome": a range per status.
             models.Index(fields=["status", "finished_at"], name="task_status_finished_idx"),
             models.Index(fields=["owner", "id"], name="task_owner_idx"),
+            models.Index(fields=["run_time", "id"], name="task_run_time_idx"),
         ]
 
     def __str__(self) -> str:
@@ -185,6 +189,12 @@ class TaskRecord(models.Model):
         **changes: Any,
     ) -> bool:
         now = timezone.now()
+        if "finished_at" in changes:
+            # Started-to-finished of the last attempt; NULL if it never started.
+            changes["run_time"] = models.ExpressionWrapper(
+                models.Value(changes["finished_at"]) - models.F("started_at"),
+                output_field=models.DurationField(),
+            )
         with transaction.atomic():
             changed = (
                 cls.objects.filter(task_id=task_id, status__in=allowed)

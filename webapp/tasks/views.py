@@ -1,6 +1,7 @@
 """Views that read: the dashboard, the task collection and one task, in every form."""
 
 import logging
+import re
 import uuid
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -9,25 +10,30 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import TooManyFieldsSent
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django_htmx.http import push_url
 
-from webapp.tasks import live
+from webapp.tasks import live, timeline
 from webapp.tasks.access import owner_scope, seconds_until_allowed, task_owner, visible_tasks
 from webapp.tasks.dashboard import (
     BadQuery,
     TableQuery,
     dashboard_context,
+    filters_context,
+    on_page,
     poll_version,
     snapshot,
+    with_id_prefix,
 )
+from webapp.tasks.feedback import messages_oob, tell
 from webapp.tasks.inputs import read_kind
 from webapp.tasks.kinds import Kind
-from webapp.tasks.models import Status, TaskRecord
+from webapp.tasks.models import TaskRecord
 from webapp.tasks.representations import (
     Answer,
     BadInput,
@@ -91,9 +97,9 @@ def render_table(
             {
                 "tasks": [task.as_json() for task in snap.page.tasks],
                 "counts": snap.counts,
-                "older": f"/tasks/?{query.query_string(before=snap.page.older_before)}"
-                if snap.page.older_before
-                else None,
+                "older": f"/tasks/?{snap.page.older_query}" if snap.page.older_query else None,
+                "matching": snap.matching,
+                "matching_exact": snap.matching_exact,
             },
             status=status,
         )
@@ -115,11 +121,13 @@ def render_live(
     heard_since = live.first_seen(since) or announce_since
     own = {"announcements": live.announcements(entry, heard_since), "oob": True}
     parts = [entry["html"], render_to_string("dashboard.html#announcer", own)]
+    if since is None:
+        parts.append(messages_oob(request))
     # Navigation (counters, pager, back) brings the filter form along; polls and the
     # form's own requests leave it alone, so typing is never interrupted.
     navigation = request.method == "GET" and since is None
     if navigation and htmx_trigger(request) != "filters":
-        form = {"query": query, "statuses": list(Status), "kinds": list(Kind), "oob": True}
+        form = filters_context(query) | {"oob": True}
         parts.append(render_to_string("dashboard.html#filters", form))
     response = HttpResponse("".join(parts), status=status)
     if navigation:
@@ -141,8 +149,9 @@ def launch_context() -> dict[str, object]:
             {
                 "value": kind.value,
                 "label": kind.label,
+                "title": kind.title,
                 "description": kind.description,
-                "seconds": kind.seconds * settings.TASK_TIME_SCALE,
+                "seconds": kind.scaled_seconds,
             }
             for kind in Kind
         ],
@@ -177,8 +186,21 @@ def submit_task(request: HttpRequest) -> HttpResponse:
         return response
     if answer is Answer.FRAGMENT:
         query = table_query(request, from_page=True)
+        tell(request, launched_message(record, query))
         return render_table(request, query, status=201, announce_since=started)
+    tell(request, launched_message(record, TableQuery(owner=owner_scope(request))))
     return HttpResponseSeeOther(reverse("dashboard"))
+
+
+def launched_message(record: TaskRecord, query: TableQuery) -> str:
+    """Launched (with a link), and why the table does not show it, if it does not."""
+    link = format_html('<a href="{}"><code>{}</code></a>', record.url, record.short_id)
+    said = format_html("Launched {} task {}.", record.get_kind_display(), link)
+    if on_page(query, record.pk):
+        return said
+    if query.is_filtered and not query.filtered().filter(pk=record.pk).exists():
+        return format_html("{} The current filters hide it.", said)
+    return format_html("{} It is not on this page of the table.", said)
 
 
 def rate_limited(request: HttpRequest) -> HttpResponse | None:
@@ -228,23 +250,30 @@ def task_json(request: HttpRequest, record: TaskRecord) -> dict[str, object]:
 
 
 def detail_context(request: HttpRequest, record: TaskRecord) -> dict[str, object]:
+    events = list(record.events.all())
     return {
         "task": record,
         "retry_of": retry_of_visible(request, record),
-        "events": list(record.events.all()),
+        "events": events,
+        "times": timeline.durations(record, events),
         "retries": retries_visible(request, record),
         "version": record.updated_at.isoformat(),
         "poll_seconds": settings.POLL_ACTIVE_SECONDS,
-        "flower_url": settings.FLOWER_URL,
     }
 
 
 def render_detail(request: HttpRequest, record: TaskRecord) -> HttpResponse:
     answer = answer_for(request)
     if answer is Answer.JSON:
+        times = timeline.durations(record, list(record.events.all()))
         return JsonResponse(
             task_json(request, record)
             | {
+                # From the timeline: first start, and every attempt's run (the list
+                # shows the latest attempt's, from the record alone).
+                "queued_seconds": _round(times.queued_seconds),
+                "run_seconds": _round(times.ran_seconds),
+                "attempt_seconds": [_round(a.seconds) for a in times.attempts],
                 "events": event_json(record),
                 "retries": [str(r.task_id) for r in retries_visible(request, record)],
             }
@@ -252,8 +281,16 @@ def render_detail(request: HttpRequest, record: TaskRecord) -> HttpResponse:
     version = record.updated_at.isoformat()
     if answer is Answer.FRAGMENT and request.GET.get("since") == version:
         return HttpResponse(status=204)
-    template = "task_detail.html#task-detail" if answer is Answer.FRAGMENT else "task_detail.html"
-    return render(request, template, detail_context(request, record))
+    if answer is Answer.PAGE:
+        return render(request, "task_detail.html", detail_context(request, record))
+    response = render(request, "task_detail.html#task-detail", detail_context(request, record))
+    if request.GET.get("since") is None:  # an action, not a poll: say what it did
+        response.content += messages_oob(request).encode()
+    return response
+
+
+def _round(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 2)
 
 
 def event_json(record: TaskRecord) -> list[dict[str, str]]:
@@ -262,9 +299,32 @@ def event_json(record: TaskRecord) -> list[dict[str, str]]:
     ]
 
 
+# The table shows 8 characters of an id; fewer would too often name several tasks.
+SHORT_ID = re.compile(r"^[0-9a-fA-F]{8}[0-9a-fA-F-]{0,27}$")
+
+
 @negotiated("GET")
 def task_detail(request: HttpRequest, task_id: str) -> HttpResponse:
+    if SHORT_ID.match(task_id) and len(task_id.replace("-", "")) < 32:
+        return redirect_short_id(request, task_id)
     return render_detail(request, get_record(request, task_id))
+
+
+def redirect_short_id(request: HttpRequest, prefix: str) -> HttpResponse:
+    """A short id, as the table shows it, names the one visible task it starts: a
+    302 to that task's URL, for every client (curl -L follows it); 404 if it names
+    none or several, saying which."""
+    matches = list(
+        with_id_prefix(visible_tasks(request), prefix).values_list("task_id", flat=True)[:2]
+    )
+    if not matches:
+        raise BadInput(f"No task id starts with {prefix!r}.", status=404)
+    if len(matches) > 1:
+        raise BadInput(
+            f"Several tasks have ids starting with {prefix!r}; use more of the id.",
+            status=404,
+        )
+    return HttpResponseRedirect(reverse("tasks:detail", args=[matches[0]]))
 
 
 # --- Health and errors -----------------------------------------------------------------
