@@ -31,6 +31,17 @@
     holdNewRows = requester(event) === target && readerIsInTheTable();
   });
 
+  // The "morph" swap style (hx-swap="morph" / "morph:outerHTML" / "morph:innerHTML").
+  // idiomorph's own extension is not used: it calls every other style inline, so an
+  // out-of-band innerHTML swap (the announcer) was put inside its target.
+  const MORPH_STYLES = { morph: "outerHTML", "morph:outerHTML": "outerHTML", "morph:innerHTML": "innerHTML" };
+  htmx.defineExtension("morph", {
+    isInlineSwap: (style) => MORPH_STYLES[style] === "outerHTML",
+    handleSwap: (style, target, fragment) =>
+      MORPH_STYLES[style] &&
+      window.Idiomorph.morph(target, fragment.children, { morphStyle: MORPH_STYLES[style] }),
+  });
+
   if (window.Idiomorph) {
     const callbacks = window.Idiomorph.defaults.callbacks;
     // The server never renders a <details> open; the reader's choice wins.
