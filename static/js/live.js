@@ -26,24 +26,29 @@
   // filters, pager, row actions), whatever hx-swap their markup says.
   document.addEventListener("htmx:beforeSwap", (event) => {
     const target = event.detail.target;
-    if (!target || target.id !== "task-table") return;
+    if (!target || target.id !== "task-table" || !window.Idiomorph) return;
     event.detail.swapOverride = "morph:outerHTML";
     holdNewRows = requester(event) === target && readerIsInTheTable();
   });
 
   // The "morph" swap style (hx-swap="morph" / "morph:outerHTML" / "morph:innerHTML").
   // idiomorph's own extension is not used: it calls every other style inline, so an
-  // out-of-band innerHTML swap (the announcer) was put inside its target.
-  const MORPH_STYLES = { morph: "outerHTML", "morph:outerHTML": "outerHTML", "morph:innerHTML": "innerHTML" };
-  htmx.defineExtension("morph", {
-    isInlineSwap: (style) => MORPH_STYLES[style] === "outerHTML",
-    handleSwap: (style, target, fragment) =>
-      MORPH_STYLES[style] &&
-      window.Idiomorph.morph(target, fragment.children, { morphStyle: MORPH_STYLES[style] }),
-  });
-
-  if (window.Idiomorph) {
-    const callbacks = window.Idiomorph.defaults.callbacks;
+  // out-of-band innerHTML swap (the announcer) was put inside its target. Without
+  // idiomorph (it failed to load) htmx falls back to its default swap.
+  const MORPH_STYLES = {
+    morph: "outerHTML",
+    "morph:outerHTML": "outerHTML",
+    "morph:innerHTML": "innerHTML",
+  };
+  const Idiomorph = window.Idiomorph;
+  if (Idiomorph) {
+    htmx.defineExtension("morph", {
+      isInlineSwap: (style) => MORPH_STYLES[style] === "outerHTML",
+      handleSwap: (style, target, fragment) =>
+        MORPH_STYLES[style] &&
+        Idiomorph.morph(target, fragment.children, { morphStyle: MORPH_STYLES[style] }),
+    });
+    const callbacks = Idiomorph.defaults.callbacks;
     // The server never renders a <details> open; the reader's choice wins.
     callbacks.beforeAttributeUpdated = (name, element) =>
       !(name === "open" && element.tagName === "DETAILS");
@@ -170,7 +175,6 @@
     controls.hidden = false;
     const toggle = byId("live-toggle");
     toggle.textContent = paused ? "Resume live updates" : "Pause live updates";
-    toggle.setAttribute("aria-pressed", paused ? "true" : "false");
     const time = byId("live-updated");
     time.dateTime = lastUpdated.toISOString();
     time.textContent = lastUpdated.toLocaleTimeString([], {
