@@ -97,6 +97,8 @@ def test_the_live_dashboard_has_no_serious_axe_violations(
     page.locator("#live-new-rows").wait_for(state="visible", timeout=10_000)
 
     assert serious_violations(page) == []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"after-new-rows-held-{width}-{scheme}.png")
     page.locator("#live-toggle").click()  # the paused state too
     assert serious_violations(page) == []
     page.locator("#live-toggle").click()
