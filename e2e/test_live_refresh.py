@@ -159,3 +159,20 @@ def test_an_action_acts_on_the_row_aimed_at_even_when_rows_move(page: Page, stac
     statuses = httpx.get(f"{stack.url}/tasks/?status=REVOKED").json()["tasks"]
     assert [t["task_id"] for t in statuses][:1] == [aimed]
     cancel_all(stack)
+
+
+def test_tab_walks_down_the_rows_while_they_refresh(page: Page, stack: Stack) -> None:
+    page.goto("/")
+    for _ in range(3):
+        launch(page, "Long")
+    ids = [(row.get_attribute("id") or "") for row in page.locator(ROWS).all()][:3]
+    page.locator(f"#{ids[0]} a").first.focus()
+
+    rows_visited = []
+    for _ in range(5):  # link, Cancel, link, Cancel, link: one refresh between each key
+        wait_for_refreshes(page, 1)
+        page.keyboard.press("Tab")
+        rows_visited.append(focused(page)["row"])
+
+    assert rows_visited == [ids[0], ids[1], ids[1], ids[2], ids[2]]
+    cancel_all(stack)
