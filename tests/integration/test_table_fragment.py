@@ -17,7 +17,7 @@ def poll_url(fragment: str) -> str:
 
 
 def poll_seconds(fragment: str) -> str:
-    match = re.search(r'hx-trigger="every ([0-9.]+)s"', fragment)
+    match = re.search(r'hx-trigger="every ([0-9.]+)s[,"]', fragment)  # then ', refresh'
     assert match, fragment[:300]
     return match.group(1)
 
