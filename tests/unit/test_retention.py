@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 from django.utils import timezone
@@ -245,3 +246,18 @@ def test_a_bad_continuation_is_a_400_that_says_why(
 
     assert answer.status_code == 400
     assert message in answer.json()["error"]
+
+
+def test_a_user_clears_only_their_own_finished_tasks(client: Client, settings: Settings) -> None:
+    settings.DASHBOARD_REQUIRE_LOGIN = True
+    alice = User.objects.create_user("alice")
+    bob = User.objects.create_user("bob")
+    mine = [finished(owner=alice) for _ in range(2)]
+    theirs = finished(owner=bob)
+    client.force_login(alice)
+
+    answer = client.post("/tasks/clear/", HTTP_ACCEPT="application/json")
+
+    assert answer.json() == {"deleted": len(mine)}
+    assert list(TaskRecord.objects.values_list("pk", flat=True)) == [theirs.pk]
+    assert counts_are_exact()
