@@ -366,6 +366,27 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # it was submitted is queued again (webapp/tasks/orphans.py).
 ORPHAN_AFTER_SECONDS = env_float("ORPHAN_AFTER_SECONDS", 30.0, minimum=1.0)
 
+# --- Retention -------------------------------------------------------------------
+
+# Finished tasks (with their timelines) older than this many days are deleted by the
+# retention job; "0" or "off" keeps them forever. Pending and running tasks are never
+# deleted, however old.
+_RETENTION = env_str("TASK_RETENTION_DAYS", "30").strip().lower()
+TASK_RETENTION_DAYS = 0 if _RETENTION == "off" else env_int("TASK_RETENTION_DAYS", 30)
+# How often celery beat runs the job (webapp/tasks/retention.py), which also drops the
+# rows of workers unseen for a day and expired sessions.
+RETENTION_INTERVAL_SECONDS = env_float("RETENTION_INTERVAL_SECONDS", 3600.0, minimum=1.0)
+CELERY_IMPORTS = ["webapp.tasks.retention"]
+CELERY_BEAT_SCHEDULE = {
+    "apply-retention": {
+        "task": "tasks.apply_retention",
+        "schedule": RETENTION_INTERVAL_SECONDS,
+    },
+}
+# "Clear finished tasks" deletes for at most this long per request (gunicorn's timeout
+# is 30 s); what is left, it answers 202 and the page carries on.
+CLEAR_TIME_BUDGET_SECONDS = env_float("CLEAR_TIME_BUDGET_SECONDS", 10.0, minimum=0.1)
+
 # --- Dashboard -----------------------------------------------------------------------
 
 DASHBOARD_PAGE_SIZE = env_int("DASHBOARD_PAGE_SIZE", 25, minimum=1)

@@ -18,11 +18,12 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
+from webapp.tasks import clearing
 from webapp.tasks.access import task_owner, visible_tasks
 from webapp.tasks.feedback import tell
 from webapp.tasks.inputs import read_field
 from webapp.tasks.kinds import Kind
-from webapp.tasks.models import FINISHED_STATUSES, TaskRecord
+from webapp.tasks.models import TaskRecord
 from webapp.tasks.representations import (
     Answer,
     BadInput,
@@ -195,18 +196,4 @@ def clear_finished(request: HttpRequest) -> HttpResponse:
             "history? Pending and running tasks stay.",
             "Clear finished tasks",
         )
-    _, per_model = visible_tasks(request).filter(status__in=FINISHED_STATUSES).delete()
-    deleted = per_model.get(TaskRecord._meta.label, 0)
-    tell(request, cleared_message(deleted))
-    answer = answer_for(request)
-    if answer is Answer.JSON:
-        return JsonResponse({"deleted": deleted})
-    if answer is Answer.FRAGMENT:
-        return render_table(request, table_query(request, from_page=True))
-    return HttpResponseSeeOther(next_url(request, reverse("dashboard")))
-
-
-def cleared_message(deleted: int) -> str:
-    if deleted == 0:
-        return "There was no finished task to delete."
-    return f"Deleted {deleted} finished task{'' if deleted == 1 else 's'}."
+    return clearing.clear(request, visible_tasks(request), next_url(request, reverse("dashboard")))
