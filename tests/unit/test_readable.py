@@ -252,7 +252,7 @@ def test_header_links_to_the_configured_flower_and_the_filtered_json(
 
 
 def test_clear_finished_says_how_many_it_deleted(client: Client) -> None:
-    add_tasks(3, status=Status.SUCCESS)
+    add_tasks(3, status=Status.SUCCESS, finished_at=timezone.now() - timedelta(seconds=1))
 
     fragment = client.post("/tasks/clear/", headers=HTMX).content.decode()
     plain = client.post(
@@ -265,7 +265,7 @@ def test_clear_finished_says_how_many_it_deleted(client: Client) -> None:
 
 
 def test_a_json_client_gets_no_message_cookie(client: Client) -> None:
-    add_tasks(1, status=Status.SUCCESS)
+    add_tasks(1, status=Status.SUCCESS, finished_at=timezone.now() - timedelta(seconds=1))
 
     response = client.post("/tasks/clear/", headers=JSON)
 
