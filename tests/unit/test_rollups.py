@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 
 from webapp.tasks import charts, retention
@@ -181,3 +181,19 @@ def test_tasks_finished_before_the_hour_are_not_charted(alice: User) -> None:
 
     assert charts.throughput(alice.pk).totals == {}
     assert charts.run_time_per_kind(alice.pk).rows == []
+
+
+def test_every_counting_trigger_survives_the_migrations() -> None:
+    # A migration that rebuilds tasks_taskrecord on SQLite (an AddField with a
+    # default, 0005) drops its triggers silently: each must be recreated after it.
+    if connection.vendor == "sqlite":
+        query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+        expected = {"task_count_insert", "task_count_delete", "task_count_update"}
+        expected |= {"task_rollup_insert", "task_rollup_delete", "task_rollup_update"}
+    else:
+        query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+        expected = {"task_count_insert_delete", "task_count_update"}
+        expected |= {"task_rollup_insert_delete", "task_rollup_update"}
+    with connection.cursor() as cursor:
+        cursor.execute(query)
+        assert expected <= {name for (name,) in cursor.fetchall()}
