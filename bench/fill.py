@@ -21,6 +21,34 @@ FROM (SELECT i, datetime('2026-01-01', '+' || (:offset + i) || ' seconds') AS st
 """
 
 
+# Tasks that finished within the last hour, spread evenly over it (whatever their
+# number) and over the kinds and outcomes, each with a run time of 1 to 5 s, all of
+# one owner (or none): a busy hour.
+INSERT_RECENT = """
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count)
+INSERT INTO tasks_taskrecord (
+    task_id, kind, status, progress, attempts, submitted_at, started_at, finished_at,
+    run_time, updated_at, result, error, traceback, worker, worker_instance, owner_id
+)
+SELECT
+    lower(hex(randomblob(16))), i % 8,
+    CASE i % 3 WHEN 0 THEN 'SUCCESS' WHEN 1 THEN 'FAILURE' ELSE 'REVOKED' END,
+    100, 1, started, started, finished, (i % 5 + 1) * 1000000, finished,
+    '{"slept_seconds": 0.0, "steps": 1}', '', '', 'bench@history', '', :owner
+FROM (SELECT i,
+             strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || ago || ' seconds') AS finished,
+             strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || (ago + i % 5 + 1) || ' seconds')
+               AS started
+      FROM (SELECT i, i * 3500 / :count + 5 AS ago FROM n))
+"""
+
+
+def fill_recent(db: sqlite3.Connection, count: int, owner: int | None = None) -> None:
+    """Add `count` tasks finished within the last hour through an open connection
+    (the caller's transaction): the triggers count each into the rollups."""
+    db.execute(INSERT_RECENT, {"count": count, "owner": owner})
+
+
 def task_count(database: Path) -> int:
     with sqlite3.connect(database) as db:
         return int(db.execute("SELECT count(*) FROM tasks_taskrecord").fetchone()[0])

@@ -1,6 +1,7 @@
 """The live table: one fragment for the whole table, answered cheaply when unchanged."""
 
 import re
+from typing import Any
 
 import httpx
 
@@ -85,3 +86,43 @@ def test_dashboard_page_embeds_the_table_and_the_launch_buttons(
     assert 'id="task-table"' in page.text
     for kind in "0123":
         assert f'name="type" value="{kind}"' in page.text
+
+
+# A GROUP BY over the finished rows; a zero run time is 0 on SQLite (microseconds),
+# an interval on PostgreSQL.
+ROWS_SUMMED = (
+    "SELECT kind, status, count(*), count(run_time), coalesce(sum(run_time), {zero}) "
+    "FROM tasks_taskrecord WHERE status IN ('SUCCESS', 'FAILURE', 'REVOKED') "
+    "AND finished_at IS NOT NULL GROUP BY kind, status"
+)
+
+
+def rollups_and_rows(stack: Stack) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
+    """Everyone's per-minute rollup summed per kind and outcome, and the same from a
+    GROUP BY over the rows: compared on the database itself, SQLite or PostgreSQL."""
+    kept = stack.fetch(
+        "SELECT kind, status, sum(count), sum(timed), sum(run_time) FROM tasks_finishedminute "
+        "WHERE owner_id = 0 AND count > 0 GROUP BY kind, status"
+    )
+    postgres = stack.env["DATABASE_URL"].startswith("postgres")
+    real = stack.fetch(ROWS_SUMMED.format(zero="interval '0'" if postgres else "0"))
+    return {tuple(row) for row in kept}, {tuple(row) for row in real}
+
+
+def test_the_charts_rollup_matches_the_rows_through_finish_cancel_and_clear(
+    client: httpx.Client, stack: Stack
+) -> None:
+    for kind in (0, 0, 1, 5):  # instant, short, failing
+        submit(client, kind)
+    cancelled = submit(client, 3)["task_id"]
+    client.post(f"/tasks/{cancelled}/cancel/")
+    wait_for_status(client, cancelled, "REVOKED")
+    stack.wait_until_idle()
+
+    kept, real = rollups_and_rows(stack)
+    assert kept == real
+    assert {(row[0], row[1]) for row in real} >= {(0, "SUCCESS"), (3, "REVOKED")}
+
+    assert client.post("/tasks/clear/").status_code == 200
+    kept, real = rollups_and_rows(stack)
+    assert kept == real == set()

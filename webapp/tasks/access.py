@@ -22,7 +22,14 @@ from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 from django_ratelimit.core import get_usage
 
-from webapp.tasks.models import ApiToken, TaskRecord
+from webapp.tasks.models import (
+    ApiToken,
+    FinishedMinute,
+    OwnerStatusCount,
+    Status,
+    StatusCount,
+    TaskRecord,
+)
 from webapp.tasks.representations import Answer, answer_for, error_response
 
 logger = logging.getLogger(__name__)
@@ -144,6 +151,23 @@ def tasks_of(owner: int | None) -> QuerySet[TaskRecord]:
     """The tasks an owner scope covers (None: everyone's)."""
     tasks = TaskRecord.objects.all()
     return tasks if owner is None else tasks.filter(owner_id=owner)
+
+
+def finished_minutes_of(owner: int | None) -> QuerySet[FinishedMinute]:
+    """The per-minute rollup of the tasks an owner scope covers: the same tasks as
+    tasks_of(owner), summed by the triggers of migration 0010."""
+    return FinishedMinute.objects.filter(
+        owner_id=FinishedMinute.EVERYONE if owner is None else owner
+    )
+
+
+def status_counts_of(owner: int | None) -> dict[str, int]:
+    """Tasks per status in an owner scope, from the trigger-kept counts: six rows."""
+    if owner is None:
+        return StatusCount.as_dict()
+    counts = {status.value: 0 for status in Status}
+    counts.update(OwnerStatusCount.objects.filter(owner_id=owner).values_list("status", "count"))
+    return counts
 
 
 def visible_tasks(request: HttpRequest) -> QuerySet[TaskRecord]:

@@ -3,12 +3,12 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, QuerySet
-from django.db.models.functions import TruncMinute
+from django.db.models import Sum
 from django.utils import timezone
 
+from webapp.tasks.access import finished_minutes_of
 from webapp.tasks.kinds import Kind
-from webapp.tasks.models import FINISHED_STATUSES, Status, TaskRecord
+from webapp.tasks.models import FINISHED_STATUSES, Status
 
 WIDTH, HEIGHT = 600, 160  # viewBox of the throughput chart
 MINUTES = 60
@@ -68,21 +68,28 @@ class RunTimes:
 ROW_HEIGHT, BAR_X, BAR_MAX = 24, 100, 420
 
 
-def run_time_per_kind(tasks: QuerySet[TaskRecord], now: datetime | None = None) -> RunTimes:
-    """Mean run time of each kind over `tasks` that succeeded in the last hour."""
-    since = (now or timezone.now()) - timedelta(minutes=MINUTES)
-    times: dict[int, list[float]] = {}
-    # No ORDER BY: the default newest-first order would tempt SQLite into walking the
-    # whole table backwards instead of the (status, finished_at) range.
+def hour_start(now: datetime) -> datetime:
+    """The first of the charts' MINUTES whole minutes, the last being now's."""
+    return (now - timedelta(minutes=MINUTES - 1)).replace(second=0, microsecond=0)
+
+
+def run_time_per_kind(owner: int | None, now: datetime | None = None) -> RunTimes:
+    """Mean run time of each kind over the owner scope's tasks that succeeded in the
+    charts' hour, from the per-minute rollup (at most a row per minute and kind)."""
+    start = hour_start(now or timezone.now())
     rows = (
-        tasks.filter(finished_at__gte=since, status=Status.SUCCESS, started_at__isnull=False)
-        .order_by()
-        .values_list("kind", "started_at", "finished_at")
+        finished_minutes_of(owner)
+        .filter(minute__gte=start, status=Status.SUCCESS)
+        .values_list("kind")
+        .annotate(timed=Sum("timed"), total=Sum("run_time"))
+        .values_list("kind", "timed", "total")
     )
-    for kind, started, finished in rows:
-        if started and finished:
-            times.setdefault(kind, []).append((finished - started).total_seconds())
-    means = {kind: sum(t) / len(t) for kind, t in times.items()}
+    means: dict[int, float] = {}
+    counts: dict[int, int] = {}
+    for kind, timed, total in rows:
+        if timed:
+            means[kind] = total.total_seconds() / timed
+            counts[kind] = timed
     longest = max(means.values(), default=0) or 1
     bars = []
     for index, kind in enumerate(sorted(means)):
@@ -91,7 +98,7 @@ def run_time_per_kind(tasks: QuerySet[TaskRecord], now: datetime | None = None) 
             KindTime(
                 label=Kind(kind).label,
                 mean=means[kind],
-                count=len(times[kind]),
+                count=counts[kind],
                 y=index * ROW_HEIGHT + 4,
                 text_y=index * ROW_HEIGHT + 17,
                 width=width,
@@ -101,19 +108,23 @@ def run_time_per_kind(tasks: QuerySet[TaskRecord], now: datetime | None = None) 
     return RunTimes(rows=bars, height=max(1, len(bars)) * ROW_HEIGHT + 4, bar_x=BAR_X)
 
 
-def throughput(tasks: QuerySet[TaskRecord], now: datetime | None = None) -> Throughput:
-    """`tasks` finished per minute over the last hour, stacked by outcome."""
+def throughput(owner: int | None, now: datetime | None = None) -> Throughput:
+    """The owner scope's tasks finished per minute over the charts' hour, stacked by
+    outcome, from the per-minute rollup (at most a row per minute, kind and outcome)."""
     now = now or timezone.now()
-    start = (now - timedelta(minutes=MINUTES - 1)).replace(second=0, microsecond=0)
+    start = hour_start(now)
     rows = (
-        tasks.filter(finished_at__gte=start, status__in=FINISHED_STATUSES)
-        .annotate(minute=TruncMinute("finished_at"))
+        finished_minutes_of(owner)
+        .filter(minute__gte=start, status__in=FINISHED_STATUSES)
         .values_list("minute", "status")
-        .annotate(n=Count("id"))
+        .annotate(n=Sum("count"))
+        .values_list("minute", "status", "n")
     )
     per_minute: dict[int, dict[str, int]] = {}
     totals: dict[str, int] = {}
     for minute, status, n in rows:
+        if not n:
+            continue
         index = int((minute - start).total_seconds() // 60)
         if 0 <= index < MINUTES:
             per_minute.setdefault(index, {})[status] = n

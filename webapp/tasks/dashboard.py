@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.db import connection
 from django.db.backends.signals import connection_created
-from django.db.models import Count, F, Prefetch, QuerySet, Value
+from django.db.models import F, Prefetch, QuerySet, Value, prefetch_related_objects
 from django.db.models.fields.tuple_lookups import Tuple
 from django.db.models.lookups import GreaterThan, LessThan
 from django.dispatch import receiver
@@ -20,12 +20,11 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from webapp.tasks import charts
-from webapp.tasks.access import tasks_of
+from webapp.tasks.access import status_counts_of, tasks_of
 from webapp.tasks.kinds import Kind
 from webapp.tasks.models import (
     ACTIVE_STATUSES,
     Status,
-    StatusCount,
     TaskRecord,
     WorkerStatus,
 )
@@ -233,12 +232,17 @@ def page_of(query: TableQuery, size: int) -> Page:
     # Each row says what it was retried as, and what it is a retry of: two queries
     # for the page, not two per row, and only naming tasks this owner scope covers
     # (a staff member's retry of your task is theirs).
+    rows = list(tasks.order_by(*SORTS[query.sort])[: size + 1])
     related = query.visible().only("id", "task_id", "retry_of_id")
-    rows = list(
-        tasks.order_by(*SORTS[query.sort]).prefetch_related(
-            Prefetch("retries", queryset=related), Prefetch("retry_of", queryset=related)
-        )[: size + 1]
-    )
+    if rows:
+        # The range around the IN list keeps SQLite on an index of retry_of: for an
+        # owner equality with an IN list alone, it would rather read all of that
+        # owner's tasks (as in retention._delete_batch).
+        ids = [row.id for row in rows]
+        retries = related.filter(retry_of__gte=min(ids), retry_of__lte=max(ids))
+        prefetch_related_objects(
+            rows, Prefetch("retries", queryset=retries), Prefetch("retry_of", queryset=related)
+        )
     older_query = None
     if len(rows) > size:
         last = rows[size - 1]
@@ -399,18 +403,8 @@ def matching_text(snap: "Snapshot") -> str:
 
 
 def status_counts(query: TableQuery) -> dict[str, int]:
-    """Tasks per status: everyone's from the trigger-kept table, or one user's."""
-    if query.owner is None:
-        return StatusCount.as_dict()
-    counts = {status.value: 0 for status in Status}
-    counts.update(
-        query.visible()
-        .order_by()
-        .values_list("status")
-        .annotate(n=Count("id"))
-        .values_list("status", "n")
-    )
-    return counts
+    """Tasks per status in the query's owner scope, from the trigger-kept counts."""
+    return status_counts_of(query.owner)
 
 
 def counters(counts: dict[str, int]) -> list[dict[str, Any]]:
@@ -462,8 +456,8 @@ def dashboard_context(snap: Snapshot) -> dict[str, Any]:
         "poll_seconds": snap.poll_seconds,
         "counters": counters(snap.counts),
         "panel": workers_panel(snap),
-        "throughput": charts.throughput(snap.query.visible(), now),
-        "kind_times": charts.run_time_per_kind(snap.query.visible(), now),
+        "throughput": charts.throughput(snap.query.owner, now),
+        "kind_times": charts.run_time_per_kind(snap.query.owner, now),
     } | filters_context(snap.query)
 
 

@@ -82,6 +82,12 @@ class TaskRecord(models.Model):
             # The charts' "finished in the last hour, by outcome": a range per status.
             models.Index(fields=["status", "finished_at"], name="task_status_finished_idx"),
             models.Index(fields=["owner", "id"], name="task_owner_idx"),
+            # One user's queue and running tasks (the workers panel), whatever their
+            # history: without it, "oldest queued" walks all their tasks.
+            models.Index(fields=["owner", "status", "id"], name="task_owner_status_idx"),
+            # What one user's page rows were retried as: an equality on both columns,
+            # so that SQLite does not read all the user's tasks to find them.
+            models.Index(fields=["owner", "retry_of"], name="task_owner_retry_of_idx"),
             models.Index(fields=["run_time", "id"], name="task_run_time_idx"),
         ]
 
@@ -420,6 +426,55 @@ class StatusCount(models.Model):
         counts = {status.value: 0 for status in Status}
         counts.update(cls.objects.values_list("status", "count"))
         return counts
+
+
+class OwnerStatusCount(models.Model):
+    """One user's tasks per status, kept by triggers as StatusCount is (migration
+    0010), so that a user who sees only their own tasks gets counters in six rows
+    whatever their history. Tasks without an owner are in StatusCount only."""
+
+    # A user's id without a foreign key: the triggers write it, and a deleted user's
+    # rows fall to zero as their tasks lose the owner.
+    owner_id = models.BigIntegerField()
+    status = models.CharField(max_length=8, choices=Status.choices)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner_id", "status"], name="owner_status_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"user {self.owner_id} {self.status}: {self.count}"
+
+
+class FinishedMinute(models.Model):
+    """Tasks that finished in one minute, of one kind and outcome: how many, and the
+    sum of their run times. Kept exact by triggers on every insert, delete and change
+    of a task record (migration 0010), so that the charts read at most a row per
+    minute, kind and outcome, however many tasks finished in the hour. A finished
+    task counts twice: under its owner, and under EVERYONE."""
+
+    EVERYONE = 0  # the owner_id of the rows that count every task, owned or not
+
+    minute = models.DateTimeField()
+    kind = models.PositiveSmallIntegerField(choices=Kind.choices)
+    status = models.CharField(max_length=8, choices=Status.choices)
+    owner_id = models.BigIntegerField()  # a user's id, or EVERYONE; no foreign key
+    count = models.BigIntegerField(default=0)
+    timed = models.BigIntegerField(default=0)  # how many of them have a run time
+    run_time = models.DurationField(default=timedelta(0))  # the sum of those
+
+    class Meta:
+        constraints = [
+            # The triggers' upsert key, and the charts' range: one owner, an hour.
+            models.UniqueConstraint(
+                fields=["owner_id", "minute", "kind", "status"], name="finished_minute_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.minute:%H:%M} {self.status} kind {self.kind}: {self.count}"
 
 
 class WorkerStatus(models.Model):

@@ -6,8 +6,8 @@ every row, results and tracebacks, to run the cascades in Python): each batch re
 at most BATCH_SIZE ids, deletes their timeline events, unlinks the retries that
 point at them and deletes the records, in one short transaction of its own. On
 SQLite a worker's state write therefore waits for one batch at most, never for the
-whole deletion. The StatusCount triggers (migration 0002) fire per deleted row, so
-the counters stay exact.
+whole deletion. The StatusCount triggers (migration 0002) and the rollup triggers
+(0010) fire per deleted row, so the counters and charts stay exact.
 """
 
 import logging

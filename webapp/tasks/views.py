@@ -33,7 +33,7 @@ from webapp.tasks.dashboard import (
 from webapp.tasks.feedback import messages_oob, tell
 from webapp.tasks.inputs import read_kind
 from webapp.tasks.kinds import Kind
-from webapp.tasks.models import TaskRecord
+from webapp.tasks.models import TaskEvent, TaskRecord
 from webapp.tasks.representations import (
     Answer,
     BadInput,
@@ -265,7 +265,8 @@ def detail_context(request: HttpRequest, record: TaskRecord) -> dict[str, object
 def render_detail(request: HttpRequest, record: TaskRecord) -> HttpResponse:
     answer = answer_for(request)
     if answer is Answer.JSON:
-        times = timeline.durations(record, list(record.events.all()))
+        events = list(record.events.all())  # one read, for the durations and the list
+        times = timeline.durations(record, events)
         return JsonResponse(
             task_json(request, record)
             | {
@@ -274,7 +275,7 @@ def render_detail(request: HttpRequest, record: TaskRecord) -> HttpResponse:
                 "queued_seconds": _round(times.queued_seconds),
                 "run_seconds": _round(times.ran_seconds),
                 "attempt_seconds": [_round(a.seconds) for a in times.attempts],
-                "events": event_json(record),
+                "events": event_json(events),
                 "retries": [str(r.task_id) for r in retries_visible(request, record)],
             }
         )
@@ -293,10 +294,8 @@ def _round(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds, 2)
 
 
-def event_json(record: TaskRecord) -> list[dict[str, str]]:
-    return [
-        {"status": e.status, "at": e.at.isoformat(), "note": e.note} for e in record.events.all()
-    ]
+def event_json(events: list[TaskEvent]) -> list[dict[str, str]]:
+    return [{"status": e.status, "at": e.at.isoformat(), "note": e.note} for e in events]
 
 
 # The table shows 8 characters of an id; fewer would too often name several tasks.
