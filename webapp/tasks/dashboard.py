@@ -165,6 +165,16 @@ class TableQuery:
             tasks = tasks.filter(run_time__isnull=False)
         return tasks
 
+    def from_page_start(self) -> QuerySet[TaskRecord]:
+        """The filtered tasks from where this page starts, in the table's order: what
+        the page shows, the poll's version covers and a launch is looked for in."""
+        tasks = self.filtered()
+        if self.before is not None:
+            tasks = tasks.filter(id__lt=self.before)
+        if self.after:
+            tasks = after_cursor(self, tasks)
+        return tasks.order_by(*SORTS[self.sort])
+
 
 def cursor_fits(sort: str, value: str | None) -> bool:
     """Whether a cursor's sort value suits the order: none, a status or microseconds."""
@@ -224,15 +234,10 @@ def after_cursor(query: TableQuery, tasks: QuerySet[TaskRecord]) -> QuerySet[Tas
 
 
 def page_of(query: TableQuery, size: int) -> Page:
-    tasks = query.filtered()
-    if query.before is not None:
-        tasks = tasks.filter(id__lt=query.before)
-    if query.after:
-        tasks = after_cursor(query, tasks)
     # Each row says what it was retried as, and what it is a retry of: two queries
     # for the page, not two per row, and only naming tasks this owner scope covers
     # (a staff member's retry of your task is theirs).
-    rows = list(tasks.order_by(*SORTS[query.sort])[: size + 1])
+    rows = list(query.from_page_start()[: size + 1])
     related = query.visible().only("id", "task_id", "retry_of_id")
     if rows:
         # The range around the IN list keeps SQLite on an index of retry_of: for an
@@ -266,13 +271,7 @@ def page_of(query: TableQuery, size: int) -> Page:
 
 def on_page(query: TableQuery, pk: int) -> bool:
     """Whether the task is among the rows the query's page shows (one indexed read)."""
-    tasks = query.filtered()
-    if query.before is not None:
-        tasks = tasks.filter(id__lt=query.before)
-    if query.after:
-        tasks = after_cursor(query, tasks)
-    ids = tasks.order_by(*SORTS[query.sort]).values_list("id", flat=True)[: query.page_size]
-    return pk in ids
+    return pk in query.from_page_start().values_list("id", flat=True)[: query.page_size]
 
 
 @dataclass
@@ -356,14 +355,7 @@ def poll_version(query: TableQuery) -> str:
     stamp = database_stamp()
     if stamp is not None and (hit := _remembered.get(query)) and hit[0] == stamp:
         return hit[1]
-    tasks = query.filtered()
-    if query.before is not None:
-        tasks = tasks.filter(id__lt=query.before)
-    if query.after:
-        tasks = after_cursor(query, tasks)
-    stamps = list(
-        tasks.order_by(*SORTS[query.sort]).values_list("id", "updated_at")[: query.page_size]
-    )
+    stamps = list(query.from_page_start().values_list("id", "updated_at")[: query.page_size])
     version = version_of(query, stamps, status_counts(query), WorkerStatus.online())
     if stamp is not None:
         if len(_remembered) > 1000:  # one entry per filter in use; keep it bounded
