@@ -66,7 +66,7 @@ e2e: $(VENV)/.dev var ## The Playwright suite only
 	scripts/ensure-chromium $(PY)
 	$(BIN)/pytest e2e
 
-bench: $(VENV)/.dev var ## Benchmark the real stack (~3 min): var/bench/results.md, .json, growth.png
+bench: $(VENV)/.dev var ## Benchmark the real stack (~4 min): var/bench/results.md, .json, growth.png
 	scripts/ensure-redis
 	scripts/ensure-wrk
 	scripts/ensure-chromium $(PY)

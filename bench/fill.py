@@ -72,3 +72,45 @@ def fill_history(database: Path, total: int) -> int:
         return missing
     finally:
         db.close()
+
+
+# Tasks waiting in the queue, submitted over the last minute (ids growing with the
+# submission time, as the app's own submits do), all of the long kind.
+INSERT_QUEUED = """
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count)
+INSERT INTO tasks_taskrecord (
+    task_id, kind, status, progress, attempts, submitted_at, updated_at,
+    error, traceback, worker, worker_instance
+)
+SELECT lower(hex(randomblob(16))), 3, 'PENDING', 0, 0, stamp, stamp, '', '', '', ''
+FROM (SELECT i, strftime('%Y-%m-%d %H:%M:%f', 'now',
+                         '-' || ((:count - i) * 60.0 / :count) || ' seconds') AS stamp
+      FROM n)
+"""
+
+# The oldest finished tasks of the filled history, making room for the busy hour.
+DELETE_OLDEST = """
+DELETE FROM tasks_taskrecord WHERE id IN (
+    SELECT id FROM tasks_taskrecord
+    WHERE worker = 'bench@history' AND submitted_at < '2026-02-01'
+    ORDER BY id LIMIT :count
+)
+"""
+
+
+def fill_busy_hour(database: Path, recent: int, queued: int) -> None:
+    """Turn part of the filled history into a busy hour, keeping the total: the
+    oldest `recent + queued` finished tasks make way for `recent` tasks finished
+    within the last hour and `queued` PENDING ones. The queued rows have no message
+    in Redis (a million publishes would be the benchmark's cost, not the app's)."""
+    db = sqlite3.connect(database, timeout=30, isolation_level=None)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute(DELETE_OLDEST, {"count": recent + queued})
+        fill_recent(db, recent)
+        db.execute(INSERT_QUEUED, {"count": queued})
+        db.execute("COMMIT")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.execute("ANALYZE")
+    finally:
+        db.close()

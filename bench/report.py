@@ -33,6 +33,54 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     if submit := results.get("submit"):
         value = submit["submit"]["ratio_to_floor"]
         check("submit POST /tasks/", ">= 0.5x floor req/s", f"{value:.2f}x", value >= 0.5)
+        if "ratio_to_seed" in submit["submit"]:
+            value = submit["submit"]["ratio_to_seed"]
+            check(
+                "submit vs the seed's submit (worker running them)",
+                ">= 1.0x seed req/s",
+                f"{value:.2f}x",
+                value >= 1.0,
+            )
+            p99 = submit["submit"]["latency_ms"]["p99"]
+            check("submit p99", "< 50 ms", f"{_ms(p99)} ms", p99 < 50)
+            accepted, recorded = submit["accepted"], submit["recorded"]
+            check(
+                "submit: every 202 a record",
+                "records >= 202 answers",
+                f"{recorded:,} records / {accepted:,} answers",
+                recorded >= accepted,
+            )
+            locked = submit["database_locked"]
+            check(
+                'submit: no "database is locked"',
+                "0 in the server logs",
+                str(locked),
+                locked == 0,
+            )
+    if reads := results.get("reads"):
+        value = reads["task_json"]["ratio_to_seed"]
+        check(
+            "a task's JSON vs the seed's status read",
+            ">= 1.0x seed req/s",
+            f"{value:.2f}x",
+            value >= 1.0,
+        )
+        value = reads["page"]["ratio_to_floor"]
+        check("the page GET /", ">= 0.5x floor req/s", f"{value:.2f}x", value >= 0.5)
+    busy = results.get("busy_hour", {})
+    if "quiet" in busy and "busy" in busy:
+        history = busy["setup"]["history"]
+        for name, label in BUSY_ROWS.items():
+            if name == "floor":
+                continue
+            quiet = busy["quiet"][name]["latency_ms"]["p50"]
+            loaded = busy["busy"][name]["latency_ms"]["p50"]
+            check(
+                f"busy hour, {label}: p50 at {history:,} busy vs 1,000 quiet",
+                "<= 1.5x",
+                f"{loaded / quiet:.2f}x",
+                loaded / quiet <= 1.5,
+            )
     if latency := results.get("latency"):
         difference = latency["difference_ms"]
         check(
@@ -100,6 +148,22 @@ POLL_ROWS = {
 }
 
 
+BUSY_ROWS = {
+    "floor": "floor: no-op Django view",
+    "page": "the page GET /",
+    "changed": "changed poll (200)",
+    "unchanged": "unchanged poll (204)",
+    "task_json": "a task's JSON",
+}
+
+READ_ROWS = {
+    "floor": "floor: no-op Django view",
+    "seed_status": "seed: status read, AsyncResult (floor)",
+    "task_json": "a task's JSON: GET /tasks/<id>/, Accept */*",
+    "page": "the page: GET /, Accept text/html",
+}
+
+
 def markdown(results: dict[str, Any]) -> str:
     machine, setup = results["machine"], results["setup"]
     lines = [
@@ -126,13 +190,55 @@ def markdown(results: dict[str, Any]) -> str:
     if submit := results.get("submit"):
         for name, label in (
             ("floor", "floor: no-op Django view"),
+            ("seed_submit", "seed: submit, delay() only (floor)"),
             ("submit", "submit: POST /tasks/ type=0"),
         ):
+            if name not in submit:
+                continue
             entry = submit[name]
             lines.append(
                 f"| {label} | - | {_rate(entry)} | {entry['ratio_to_floor']:.2f} | "
                 f"{_ms(entry['latency_ms']['p50'])} | "
                 f"{_ms(entry['latency_ms']['p99'])} |"
+            )
+    if reads := results.get("reads"):
+        for name, label in READ_ROWS.items():
+            entry = reads[name]
+            lines.append(
+                f"| {label} | 100,000 | {_rate(entry)} | {entry['ratio_to_floor']:.2f} | "
+                f"{_ms(entry['latency_ms']['p50'])} | {_ms(entry['latency_ms']['p99'])} |"
+            )
+    if submit and "ratio_to_seed" in submit["submit"]:
+        lines += [
+            "",
+            f"Submit: {submit['submit']['ratio_to_seed']:.2f}x the seed's submit, "
+            f"{submit['accepted']:,} answered 202, {submit['recorded']:,} records added, "
+            f'"database is locked" logged {submit["database_locked"]} times.',
+        ]
+    if reads:
+        lines += [
+            "",
+            f"A task's JSON: {reads['task_json']['ratio_to_seed']:.2f}x the seed's status read.",
+        ]
+    busy = results.get("busy_hour", {})
+    if "quiet" in busy and "busy" in busy:
+        setup = busy["setup"]
+        lines += [
+            "",
+            f"Busy hour: {setup['history']:,} tasks, {setup['finished_within_hour']:,} "
+            f"finished within the last hour, {setup['queued']:,} queued, "
+            f"{setup['running']} long tasks running (both worker processes busy); one "
+            "connection, p50 / p99 ms.",
+            "",
+            "| request | 1,000 quiet | busy hour | busy / quiet (p50) |",
+            "|---|---:|---:|---:|",
+        ]
+        for name, label in BUSY_ROWS.items():
+            quiet, loaded = busy["quiet"][name]["latency_ms"], busy["busy"][name]["latency_ms"]
+            lines.append(
+                f"| {label} | {_ms(quiet['p50'])} / {_ms(quiet['p99'])} | "
+                f"{_ms(loaded['p50'])} / {_ms(loaded['p99'])} | "
+                f"{loaded['p50'] / quiet['p50']:.2f} |"
             )
     if latency := results.get("latency"):
         lines += [

@@ -19,6 +19,7 @@ import signal
 import statistics
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
@@ -31,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import report  # noqa: E402
-from bench.fill import fill_history, task_count  # noqa: E402
+from bench.fill import fill_busy_hour, fill_history, task_count  # noqa: E402
 from bench.load import (  # noqa: E402
     WrkRun,
     ratio,
@@ -50,6 +51,8 @@ from conftest import (  # noqa: E402
 
 OUT = ROOT / "var" / "bench"
 HTMX = "HX-Request: true"
+ANY = "Accept: */*"  # what curl sends: a task's URL answers JSON
+HTML = "Accept: text/html"  # what a browser sends for the page
 FORM = "application/x-www-form-urlencoded"
 TIME_SCALE = "0.4"  # long tasks take 12 s: long enough to watch, short to wait for
 
@@ -181,29 +184,180 @@ class Bench:
             + ", ".join(f"{name} p50 {row[name]['latency_ms']['p50']:.2f} ms" for name in requests)
         )
 
-    # --- 2. submit against the floor
+    # --- 2. submit against the floor and the seed's submit
+
+    def queue_drained(self) -> bool:
+        """The default Celery queue is empty (the seed's tasks leave no record)."""
+        import redis
+
+        client = redis.Redis.from_url(self.stack.env["REDIS_URL"])
+        try:
+            return int(client.llen("celery")) == 0
+        finally:
+            client.close()
 
     def submit(self) -> None:
         self.stack.wait_until_idle()
-        runs: dict[str, list[WrkRun]] = {"floor": [], "submit": []}
+        runs: dict[str, list[WrkRun]] = {"floor": [], "seed_submit": [], "submit": []}
+        answered = recorded = 0
         for _ in range(self.rounds):
             runs["floor"].append(self.load(f"{self.web}/bench/floor"))
-            runs["submit"].append(
+            runs["seed_submit"].append(
                 self.load(
-                    f"{self.web}/tasks/",
+                    f"{self.web}/bench/seed/tasks/",
                     method="POST",
                     body="type=0",
                     content_type=FORM,
                 )
             )
+            # Both submits are measured with the worker running what is submitted,
+            # each from an empty queue.
+            wait_for(self.queue_drained, 120, "the seed's tasks to run")
+            before = task_count(self.database)
+            run = self.load(
+                f"{self.web}/tasks/",
+                method="POST",
+                body="type=0",
+                content_type=FORM,
+            )
+            runs["submit"].append(run)
             # The worker drains the backlog between rounds, so that every round
             # starts from the same state.
             self.stack.wait_until_idle(timeout=120)
+            wait_for(self.queue_drained, 120, "the queue to drain")
+            # wrk counts only non-error answers (all 202 here, as errors stop the
+            # bench) that completed before its deadline; a request still in flight
+            # then may add a record without being counted.
+            answered += run.requests
+            recorded += task_count(self.database) - before
         self.results["submit"] = {
             name: summarize_runs(measured) | {"ratio_to_floor": ratio(measured, runs["floor"])}
             for name, measured in runs.items()
         }
-        log(f"submit: {self.results['submit']['submit']['ratio_to_floor']:.2f}x floor")
+        self.results["submit"]["submit"]["ratio_to_seed"] = ratio(
+            runs["submit"], runs["seed_submit"]
+        )
+        self.results["submit"]["accepted"] = answered
+        self.results["submit"]["recorded"] = recorded
+        self.results["submit"]["database_locked"] = self.database_locked()
+        log(
+            f"submit: {self.results['submit']['submit']['ratio_to_floor']:.2f}x floor, "
+            f"{self.results['submit']['submit']['ratio_to_seed']:.2f}x the seed's submit; "
+            f"{answered:,} answered 202, {recorded:,} recorded"
+        )
+
+    def database_locked(self) -> int:
+        """How often any server of the stack logged "database is locked" so far."""
+        return sum(
+            log_path.read_text(errors="replace").count("database is locked")
+            for log_path in self.stack.directory.glob("*.log")
+        )
+
+    # --- reads: a task's JSON against the seed's status read, the page against the floor
+
+    def finished_task(self) -> str:
+        """The id of the newest finished task, as its URL spells it."""
+        newest = "SELECT task_id FROM tasks_taskrecord WHERE status = 'SUCCESS' ORDER BY id DESC"
+        rows = self.stack.fetch(f"{newest} LIMIT 1")
+        return str(uuid.UUID(str(rows[0][0])))
+
+    def seed_task(self) -> str:
+        answer = httpx.post(f"{self.web}/bench/seed/tasks/", data={"type": "0"})
+        answer.raise_for_status()
+        task_id = str(answer.json()["task_id"])
+        url = f"{self.web}/bench/seed/tasks/{task_id}/"
+        wait_for(
+            lambda: httpx.get(url).json()["task_status"] == "SUCCESS",
+            30,
+            "the seed's task to succeed",
+        )
+        return task_id
+
+    def reads(self) -> None:
+        self.stack.wait_until_idle()
+        seed_id, our_id = self.seed_task(), self.finished_task()
+        requests: dict[str, tuple[str, str]] = {
+            "floor": ("/bench/floor", ANY),
+            "seed_status": (f"/bench/seed/tasks/{seed_id}/", ANY),
+            "task_json": (f"/tasks/{our_id}/", ANY),
+            "page": ("/", HTML),
+        }
+        for path, accept in requests.values():
+            name, value = accept.split(": ", 1)
+            got = httpx.get(f"{self.web}{path}", headers={name: value})
+            if got.status_code != 200:
+                raise RuntimeError(f"{path} answered {got.status_code}, expected 200")
+        runs: dict[str, list[WrkRun]] = {name: [] for name in requests}
+        for _ in range(self.rounds):
+            for name, (path, accept) in requests.items():
+                runs[name].append(self.load(f"{self.web}{path}", headers=[accept]))
+        self.results["reads"] = {
+            name: summarize_runs(measured) | {"ratio_to_floor": ratio(measured, runs["floor"])}
+            for name, measured in runs.items()
+        }
+        self.results["reads"]["task_json"]["ratio_to_seed"] = ratio(
+            runs["task_json"], runs["seed_status"]
+        )
+        log(
+            f"reads: task JSON {self.results['reads']['task_json']['ratio_to_seed']:.2f}x "
+            f"the seed's status read, page {self.results['reads']['page']['ratio_to_floor']:.2f}x"
+            " floor"
+        )
+
+    # --- busy hour: the same four requests, quiet at 1 000 tasks and in a busy hour
+
+    def single_latencies(self, label: str) -> None:
+        """p50 of the page, both polls and a task's JSON on one connection (like the
+        growth rows), with the floor next to them."""
+        task_id = self.finished_task()
+        requests: dict[str, Callable[[], tuple[str, str]]] = {
+            "floor": lambda: ("/bench/floor", ANY),
+            "page": lambda: ("/", HTML),
+            "changed": lambda: ("/tasks/", HTMX),
+            "unchanged": lambda: (f"/tasks/?since={self.current_version()}", HTMX),
+            "task_json": lambda: (f"/tasks/{task_id}/", ANY),
+        }
+        runs: dict[str, list[WrkRun]] = {name: [] for name in requests}
+        for _ in range(self.rounds):
+            for name, request in requests.items():
+                path, header = request()
+                run = wrk(f"{self.web}{path}", seconds=1, connections=1, headers=[header])
+                if run.errors:
+                    raise RuntimeError(f"{run.errors} errors from {path}: {run}")
+                runs[name].append(run)
+        self.results.setdefault("busy_hour", {})[label] = {
+            name: summarize_runs(measured) for name, measured in runs.items()
+        }
+        row = self.results["busy_hour"][label]
+        log(
+            f"{label}: "
+            + ", ".join(f"{name} p50 {row[name]['latency_ms']['p50']:.2f} ms" for name in requests)
+        )
+
+    def busy_hour(self, history: int) -> None:
+        """A history of `history` tasks of which a fifth finished within the last hour
+        and 1 % are queued, with the workers busy with long tasks; measured against
+        the quiet figures taken at 1 000 tasks (`single_latencies("quiet")`)."""
+        self.stack.wait_until_idle()
+        recent, queued = history // 5, history // 100
+        started = time.monotonic()
+        fill_busy_hour(self.database, recent, queued)
+        log(
+            f"busy hour: {task_count(self.database):,} tasks, {recent:,} finished within "
+            f"the hour, {queued:,} queued (in {time.monotonic() - started:.1f} s)"
+        )
+        # Long tasks keep both worker processes busy for the whole measurement
+        # (12 s each; a second pair waits behind the first).
+        self.start_long_tasks(4)
+        running = "SELECT count(*) FROM tasks_taskrecord WHERE status = 'STARTED'"
+        wait_for(lambda: self.stack.fetch(running)[0][0] >= 2, 30, "two long tasks to run")
+        self.single_latencies("busy")
+        self.results["busy_hour"]["setup"] = {
+            "history": task_count(self.database),
+            "finished_within_hour": recent,
+            "queued": queued,
+            "running": 2,
+        }
 
     # --- 3. submit-to-SUCCESS against a bare Celery round trip
 
@@ -408,13 +562,18 @@ def main() -> int:
         for size in sizes:
             bench.fill(size)
             bench.growth(size)
+            if size == sizes[0]:
+                bench.single_latencies("quiet")
             if size in (10_000, 100_000):
                 bench.table_poll(size)
             if size == min(100_000, sizes[-1]):  # the rest at 100k (or the most)
                 bench.watching(args.quick)
                 bench.dashboards([200, 400, 800, 1200, 1600, 2400])
                 bench.submit()
+                bench.reads()
                 bench.latency(samples=15 if args.quick else 30)
+        # Last: it leaves the queue full and the workers busy.
+        bench.busy_hour(sizes[-1])
         results = bench.results | {
             "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "machine": machine(),
