@@ -1,15 +1,18 @@
-"""Top-level URLs: the dashboard, the task resources, login, the admin, a health check."""
+"""Top-level URLs: the dashboard, the task resources, the catalogue, login, the admin,
+the health check."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from webapp.tasks import views
+from webapp.tasks import catalogue_views, views
 from webapp.tasks.access import ThrottledLoginView
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("tasks/", include("webapp.tasks.urls")),
+    path("catalogue/", catalogue_views.catalogue_list, name="catalogue"),
+    path("catalogue/<str:name>/", catalogue_views.catalogue_entry, name="catalogue-entry"),
     path("healthz", views.health, name="health"),
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

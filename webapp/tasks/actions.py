@@ -131,7 +131,9 @@ def retry_task(request: HttpRequest, task_id: str) -> HttpResponse:
     if limited := rate_limited(request):
         return limited
     try:
-        new = launch(Kind(record.kind), retry_of=record, owner=task_owner(request))
+        new = launch(
+            Kind(record.kind), retry_of=record, owner=task_owner(request), params=record.params
+        )
     except BrokerUnavailable:
         return error_response(request, 503, BROKER_DOWN)
     new_url = reverse("tasks:detail", args=[new.task_id])

@@ -1,7 +1,16 @@
-"""The kinds of task a person can launch; the seed's form field `type` picks one."""
+"""The kinds of task a person can launch; the seed's form field `type` picks one.
 
-from django.conf import settings
+The numbers are the seed's contract (and the database's); what each kind does, its
+parameters, queue and duration are declared once, in the catalogue (see work.py),
+and the properties below read them from there.
+"""
+
+from typing import TYPE_CHECKING
+
 from django.db import models
+
+if TYPE_CHECKING:
+    from webapp.tasks.catalogue import Entry
 
 
 class Kind(models.IntegerChoices):
@@ -20,75 +29,36 @@ class Kind(models.IntegerChoices):
 
     @property
     def seconds(self) -> float:
-        """Unscaled duration of a successful run (the CPU kind: on this kind of machine)."""
-        return SECONDS[self]
+        """Unscaled duration of a successful run with the default parameters."""
+        entry = self._entry()
+        return entry.expected_seconds(entry.defaults)
 
     @property
     def title(self) -> str:
         """The label as a heading: "CPU-heavy", not capfirst's "Cpu-heavy"."""
-        return TITLES.get(self, self.label.capitalize())
+        return self._entry().title
 
     @property
     def scaled_seconds(self) -> float:
         """How long a successful run takes here, with TASK_TIME_SCALE applied."""
-        return self.seconds * settings.TASK_TIME_SCALE
+        return self._entry().scaled_seconds
 
     @property
     def description(self) -> str:
         """What the kind does, with the durations of this deployment (scaled), so the
         text never contradicts the duration shown next to it."""
-        scaled = self.scaled_seconds
-        return DESCRIPTIONS[self].format(
-            seconds=_duration(scaled),
-            fails_after=_duration(scaled * 0.3),
-            waits=_duration(3 * 2.0 * settings.TASK_TIME_SCALE),
-        )
+        return self._entry().description
 
     @property
     def safe_to_repeat(self) -> bool:
-        """Whether a run cut short may simply run again from the start: a task whose
-        worker stopped or died under it is queued again if so, and otherwise ends
-        FAILURE saying why, for a person to retry (or not)."""
-        return self not in NOT_SAFE_TO_REPEAT
+        return self._entry().safe_to_repeat
 
     @classmethod
     def accepted(cls) -> str:
         """What the `type` field accepts, for error messages."""
         return ", ".join(f"{kind.value} ({kind.label})" for kind in cls)
 
+    def _entry(self) -> "Entry":
+        from webapp.tasks import catalogue  # which imports this module
 
-SECONDS = {
-    Kind.INSTANT: 0.0,
-    Kind.SHORT: 10.0,
-    Kind.MEDIUM: 20.0,
-    Kind.LONG: 30.0,
-    Kind.CPU: 10.0,
-    Kind.FAILING: 10.0,
-    Kind.FLAKY: 10.0,
-    Kind.NOTIFY: 10.0,
-}
-
-NOT_SAFE_TO_REPEAT = frozenset({Kind.NOTIFY})
-
-TITLES = {Kind.CPU: "CPU-heavy"}
-
-# {seconds}: the kind's scaled duration; {fails_after}: 30 % of it (work.py's
-# FAILING_AFTER_STEPS of 20); {waits}: the flaky kind's two backoffs, 2 s + 4 s
-# scaled (tasks.py's RETRY_BACKOFF_SECONDS doubling).
-DESCRIPTIONS = {
-    Kind.INSTANT: "Returns at once.",
-    Kind.SHORT: "Sleeps {seconds} in 20 steps.",
-    Kind.MEDIUM: "Sleeps {seconds} in 20 steps.",
-    Kind.LONG: "Sleeps {seconds} in 20 steps.",
-    Kind.CPU: "Hashes for about {seconds}, holding a CPU (and the GIL) all along.",
-    Kind.FAILING: "Reads a corrupt record after {fails_after} and fails.",
-    Kind.FLAKY: (
-        "Its upstream fails twice; retried after {waits} of backoff in all, "
-        "the third try succeeds in {seconds}."
-    ),
-    Kind.NOTIFY: "Sends a one-off notification after {seconds}; not safe to run twice.",
-}
-
-
-def _duration(seconds: float) -> str:
-    return f"{round(seconds, 1):g} s"
+        return catalogue.entry_of(self)

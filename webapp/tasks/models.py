@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from webapp.tasks.catalogue import entry_of
 from webapp.tasks.kinds import Kind
 
 
@@ -53,6 +54,9 @@ class TaskRecord(models.Model):
     run_time = models.DurationField(null=True, blank=True)
     # Bumped by every change, so a poll can tell whether the visible rows changed.
     updated_at = models.DateTimeField(default=timezone.now)
+    # The parameters it was launched with, complete (defaults filled in); NULL for
+    # tasks from before the catalogue, which ran with the defaults.
+    params = models.JSONField(null=True, blank=True)
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
     traceback = models.TextField(blank=True)
@@ -155,6 +159,11 @@ class TaskRecord(models.Model):
             return ", ".join(f"{key}: {value}" for key, value in self.result.items())
         return "" if self.result is None else str(self.result)
 
+    @property
+    def effective_params(self) -> dict[str, Any]:
+        """The parameters it runs with: those stored, the defaults for the rest."""
+        return entry_of(self.kind).complete(self.params)
+
     def as_json(self) -> dict[str, Any]:
         """The JSON representation: the seed's keys first, then the new fields."""
         return {
@@ -163,6 +172,7 @@ class TaskRecord(models.Model):
             "task_result": self.result,
             "kind": self.kind,
             "kind_name": self.get_kind_display(),
+            "params": self.effective_params,
             "progress": self.progress,
             "attempts": self.attempts,
             "submitted_at": _iso(self.submitted_at),
@@ -218,15 +228,25 @@ class TaskRecord(models.Model):
 
     @classmethod
     def submit(
-        cls, kind: Kind, retry_of: "TaskRecord | None" = None, owner: Any = None
+        cls,
+        kind: Kind,
+        retry_of: "TaskRecord | None" = None,
+        owner: Any = None,
+        params: dict[str, Any] | None = None,
     ) -> "TaskRecord":
         with transaction.atomic():
-            record = cls.objects.create(kind=kind, retry_of=retry_of, owner=owner)
+            record = cls.objects.create(kind=kind, retry_of=retry_of, owner=owner, params=params)
             note = f"retry of {retry_of.short_id}" if retry_of else ""
             TaskEvent.objects.create(
                 task=record, status=Status.PENDING, at=record.submitted_at, note=note
             )
         return record
+
+    @classmethod
+    def params_of(cls, task_id: str) -> dict[str, Any] | None:
+        """What the task's body is to be called with (the record, not the message, is
+        the one copy: a message sent again by a sweep carries only the kind)."""
+        return cls.objects.filter(task_id=task_id).values_list("params", flat=True).first()
 
     @classmethod
     def mark_started(cls, task_id: str, worker: str, instance: str = "") -> bool:

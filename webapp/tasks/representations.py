@@ -58,11 +58,15 @@ class HttpResponseSeeOther(HttpResponseRedirect):
     status_code = 303
 
 
-def error_response(request: HttpRequest, status: int, message: str) -> HttpResponse:
-    """The one error shape: `{"error": ...}` for JSON, the error template for HTML."""
+def error_response(
+    request: HttpRequest, status: int, message: str, errors: dict[str, str] | None = None
+) -> HttpResponse:
+    """The one error shape: `{"error": ...}` for JSON (and `errors`, what is wrong
+    with each named field, when there are several), the error template for HTML."""
     answer = answer_for(request)
     if answer is Answer.JSON:
-        response: HttpResponse = JsonResponse({"error": message}, status=status)
+        body: dict[str, object] = {"error": message} | ({"errors": errors} if errors else {})
+        response: HttpResponse = JsonResponse(body, status=status)
     else:
         template = "error.html#message" if answer is Answer.FRAGMENT else "error.html"
         context = {"status": status, "message": message}

@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 # Retries of a transient failure wait RETRY_BACKOFF_SECONDS * 2**attempt (scaled).
 MAX_RETRIES = 3
-RETRY_BACKOFF_SECONDS = 2.0
+RETRY_BACKOFF_SECONDS = work.RETRY_BACKOFF_SECONDS
 
 
 class TaskRequest(Request):
@@ -101,6 +101,7 @@ def run_task(self: Task[Any, Any], kind: int) -> Any:
             scale=settings.TASK_TIME_SCALE,
             report=lambda percent: TaskRecord.report_progress(task_id, percent),
             attempt=attempt,
+            params=TaskRecord.params_of(task_id),
         )
     except work.TransientError as exc:
         error = f"{type(exc).__name__}: {exc}"
@@ -119,15 +120,20 @@ def run_task(self: Task[Any, Any], kind: int) -> Any:
     return result
 
 
-def launch(kind: Kind, retry_of: TaskRecord | None = None, owner: Any = None) -> TaskRecord:
-    """Record a new task as PENDING and queue it.
+def launch(
+    kind: Kind,
+    retry_of: TaskRecord | None = None,
+    owner: Any = None,
+    params: dict[str, Any] | None = None,
+) -> TaskRecord:
+    """Record a new task as PENDING, with its complete `params`, and queue it.
 
     The record is committed before the message is sent, so the worker always finds
     it. If the broker cannot take the message, the record is removed again and
     BrokerUnavailable raised: no task is listed that will never run. (A process that
     dies in between leaves a PENDING row: publishing.requeue_orphans sends it.)
     """
-    record = TaskRecord.submit(kind, retry_of=retry_of, owner=owner)
+    record = TaskRecord.submit(kind, retry_of=retry_of, owner=owner, params=params)
     try:
         publish(str(record.task_id), int(kind))
     except BrokerUnavailable as exc:

@@ -20,6 +20,8 @@ from django_htmx.http import push_url
 
 from webapp.tasks import live, timeline
 from webapp.tasks.access import owner_scope, seconds_until_allowed, task_owner, visible_tasks
+from webapp.tasks.catalogue import InvalidParams, entry_of
+from webapp.tasks.catalogue_views import params_refused, run_again_form
 from webapp.tasks.dashboard import (
     BadQuery,
     TableQuery,
@@ -31,7 +33,7 @@ from webapp.tasks.dashboard import (
     with_id_prefix,
 )
 from webapp.tasks.feedback import messages_oob, tell
-from webapp.tasks.inputs import read_kind
+from webapp.tasks.inputs import read_launch
 from webapp.tasks.kinds import Kind
 from webapp.tasks.models import TaskEvent, TaskRecord
 from webapp.tasks.representations import (
@@ -149,6 +151,7 @@ def launch_context() -> dict[str, object]:
             {
                 "value": kind.value,
                 "label": kind.label,
+                "has_params": bool(entry_of(kind).params),
                 "title": kind.title,
                 "description": kind.description,
                 "seconds": kind.scaled_seconds,
@@ -172,11 +175,14 @@ def task_collection(request: HttpRequest) -> HttpResponse:
 
 def submit_task(request: HttpRequest) -> HttpResponse:
     started = timezone.now()
-    kind = read_kind(request)
+    try:
+        kind, params = read_launch(request)
+    except InvalidParams as exc:
+        return params_refused(request, exc)
     if limited := rate_limited(request):
         return limited
     try:
-        record = launch(kind, owner=task_owner(request))
+        record = launch(kind, owner=task_owner(request), params=params)
     except BrokerUnavailable:
         return error_response(request, 503, BROKER_DOWN)
     answer = answer_for(request)
@@ -257,6 +263,7 @@ def detail_context(request: HttpRequest, record: TaskRecord) -> dict[str, object
         "events": events,
         "times": timeline.durations(record, events),
         "retries": retries_visible(request, record),
+        "run_again": run_again_form(record),
         "version": record.updated_at.isoformat(),
         "poll_seconds": settings.POLL_ACTIVE_SECONDS,
     }

@@ -1,4 +1,8 @@
-"""Task bodies: plain functions that do the work and report progress, free of Celery."""
+"""Task bodies: plain functions that do the work and report progress, free of Celery.
+
+Each body is declared here, once, as a catalogue entry: its parameters, queue, run
+time and whether it may run twice. `run` calls the body of a kind.
+"""
 
 import hashlib
 import json
@@ -6,16 +10,22 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from webapp.tasks.catalogue import Param, Params, Run, declare, duration, entry_of
 from webapp.tasks.kinds import Kind
 
 # Enough steps for a smooth progress bar, few enough to keep database writes cheap.
 STEPS = 20
 # SHA-256 rounds per second of the CPU kind (measured on a 2-core CI machine).
 HASHES_PER_SECOND = 2_000_000
-# Steps done before the failing kind meets its corrupt record.
+# Steps done before the failing kind meets its corrupt record, unless told otherwise.
 FAILING_AFTER_STEPS = 6
-# Attempts of the flaky kind that fail before its dependency recovers.
+# Attempts of the flaky kind that fail before its dependency recovers, by default.
 FLAKY_FAILURES = 2
+# The flaky kind's retries wait 2 s, 4 s, 8 s (scaled): tasks.py's backoff.
+RETRY_BACKOFF_SECONDS = 2.0
+# A sleep longer than this would meet the hard time limit (TASK_TIME_LIMIT, 120 s
+# unscaled by default).
+MAX_SLEEP_SECONDS = 100
 
 ProgressReporter = Callable[[int], object]
 
@@ -32,59 +42,197 @@ def sleep_in_steps(
 ) -> None:
     """Sleep `seconds` in `steps` equal parts, reporting percent done after each;
     stop after step `until` when given."""
-    for step in range(1, (until or steps) + 1):
+    for step in range(1, (until if until is not None else steps) + 1):
         time.sleep(seconds / steps)
         report(step * 100 // steps)
 
 
-def burn_cpu(seconds: float, report: ProgressReporter) -> dict[str, Any]:
+def run(
+    kind: Kind,
+    scale: float,
+    report: ProgressReporter,
+    attempt: int = 0,
+    params: Params | None = None,
+) -> Any:
+    """Do the work of one task of `kind` with `params` (the defaults for any not
+    given), durations multiplied by `scale`.
+
+    `attempt` counts earlier tries of the same task (0 for the first)."""
+    entry = entry_of(kind)
+    return entry.body(entry.complete(params), Run(scale=scale, report=report, attempt=attempt))
+
+
+# --- The entries -----------------------------------------------------------------------
+
+
+@declare(Kind.INSTANT, describe="Returns at once.")
+def return_at_once(params: Params, run: Run) -> dict[str, Any]:
+    # Nothing to report on the way: finishing sets progress to 100 anyway, and a
+    # report here would cost an instant task one more database write.
+    return {"slept_seconds": 0.0, "steps": 1}
+
+
+def sleep_seconds(default: int) -> Param:
+    return Param(
+        "seconds",
+        "int",
+        default,
+        help="How long it sleeps, in 20 steps (multiplied by TASK_TIME_SCALE).",
+        minimum=0,
+        maximum=MAX_SLEEP_SECONDS,
+    )
+
+
+def seconds_of(params: Params) -> float:
+    return float(params["seconds"])
+
+
+@declare(
+    Kind.LONG,
+    params=(sleep_seconds(30),),
+    expected_seconds=seconds_of,
+    describe="Sleeps {seconds} in 20 steps.",
+)
+@declare(
+    Kind.MEDIUM,
+    params=(sleep_seconds(20),),
+    expected_seconds=seconds_of,
+    describe="Sleeps {seconds} in 20 steps.",
+)
+@declare(
+    Kind.SHORT,
+    params=(sleep_seconds(10),),
+    expected_seconds=seconds_of,
+    describe="Sleeps {seconds} in 20 steps.",
+)
+def sleep(params: Params, run: Run) -> dict[str, Any]:
+    """The seed's tasks: sleep `seconds`, as the seed slept `type * 10`."""
+    seconds = params["seconds"] * run.scale
+    if seconds <= 0:
+        return {"slept_seconds": 0.0, "steps": 1}
+    sleep_in_steps(seconds, run.report)
+    return {"slept_seconds": round(seconds, 3), "steps": STEPS}
+
+
+@declare(
+    Kind.CPU,
+    title="CPU-heavy",
+    params=(
+        Param(
+            "seconds",
+            "float",
+            10.0,
+            help="About how long it hashes, on a machine like CI's (times TASK_TIME_SCALE).",
+            minimum=0.1,
+            maximum=60,
+        ),
+    ),
+    expected_seconds=seconds_of,
+    describe="Hashes for about {seconds}, holding a CPU (and the GIL) all along.",
+    queue="cpu",
+)
+def burn_cpu(params: Params, run: Run) -> dict[str, Any]:
     """Chain SHA-256 over a small buffer: pure CPU, the GIL held throughout."""
+    seconds = params["seconds"] * run.scale
     rounds_per_step = max(1, int(HASHES_PER_SECOND * seconds / STEPS))
     digest = b"task dashboard"
     for step in range(1, STEPS + 1):
         for _ in range(rounds_per_step):
             digest = hashlib.sha256(digest).digest()
-        report(step * 100 // STEPS)
+        run.report(step * 100 // STEPS)
     return {"sha256_rounds": rounds_per_step * STEPS, "digest": digest.hex()[:16]}
 
 
-def read_corrupt_record(seconds: float, report: ProgressReporter) -> None:
-    sleep_in_steps(seconds, report, until=FAILING_AFTER_STEPS)
+FAILING_SECONDS = 10.0
+
+
+def describe_failing(params: Params, scale: float) -> str:
+    fails_after = FAILING_SECONDS * scale * params["at_step"] / STEPS
+    return f"Reads a corrupt record after {duration(fails_after)} and fails."
+
+
+@declare(
+    Kind.FAILING,
+    params=(
+        Param(
+            "at_step",
+            "int",
+            FAILING_AFTER_STEPS,
+            help=f"Steps (of {STEPS}) done before it meets the corrupt record.",
+            minimum=0,
+            maximum=STEPS - 1,
+        ),
+    ),
+    expected_seconds=FAILING_SECONDS,
+    describe=describe_failing,
+)
+def read_corrupt_record(params: Params, run: Run) -> None:
+    seconds = FAILING_SECONDS * run.scale
+    sleep_in_steps(seconds, run.report, until=params["at_step"])
     record = '{"id": 7, "payload": "truncated'  # what a broken upstream export looks like
     json.loads(record)  # raises json.JSONDecodeError, a real exception with a traceback
 
 
-def call_flaky_upstream(seconds: float, report: ProgressReporter, attempt: int) -> dict[str, Any]:
-    """Fail with TransientError on the first FLAKY_FAILURES attempts (0-based), then work."""
-    if attempt < FLAKY_FAILURES:
-        sleep_in_steps(seconds, report, until=STEPS // 4)
-        raise TransientError(f"upstream unavailable (attempt {attempt + 1})")
-    sleep_in_steps(seconds, report)
-    return {"attempts": attempt + 1, "upstream": "ok"}
+FLAKY_SECONDS = 10.0
+TIMES = {0: "never", 1: "once", 2: "twice"}
 
 
-def send_notification(seconds: float, report: ProgressReporter) -> dict[str, Any]:
-    """Prepare for `seconds`, then send: the sending is what must not happen twice."""
-    sleep_in_steps(seconds, report)
-    return {"sent": "notification", "to": "on-call", "message": "the nightly export is ready"}
+def describe_flaky(params: Params, scale: float) -> str:
+    failures = params["failures"]
+    if not failures:
+        return f"Its upstream works at once; succeeds in {duration(FLAKY_SECONDS * scale)}."
+    waits = sum(RETRY_BACKOFF_SECONDS * 2**attempt for attempt in range(failures)) * scale
+    times = TIMES.get(failures, f"{failures} times")
+    return (
+        f"Its upstream fails {times}; retried after {duration(waits)} of backoff in all, "
+        f"try {failures + 1} succeeds in {duration(FLAKY_SECONDS * scale)}."
+    )
 
 
-def run(kind: Kind, scale: float, report: ProgressReporter, attempt: int = 0) -> Any:
-    """Do the work of one task of `kind`, durations multiplied by `scale`.
+@declare(
+    Kind.FLAKY,
+    params=(
+        Param(
+            "failures",
+            "int",
+            FLAKY_FAILURES,
+            help="Tries that fail with a ConnectionError before the upstream recovers.",
+            minimum=0,
+            maximum=3,  # tasks.py's MAX_RETRIES: the try after the last failure succeeds
+        ),
+    ),
+    expected_seconds=FLAKY_SECONDS,
+    describe=describe_flaky,
+)
+def call_flaky_upstream(params: Params, run: Run) -> dict[str, Any]:
+    """Fail with TransientError on the first `failures` attempts (0-based), then work."""
+    seconds = FLAKY_SECONDS * run.scale
+    if run.attempt < params["failures"]:
+        sleep_in_steps(seconds, run.report, until=STEPS // 4)
+        raise TransientError(f"upstream unavailable (attempt {run.attempt + 1})")
+    sleep_in_steps(seconds, run.report)
+    return {"attempts": run.attempt + 1, "upstream": "ok"}
 
-    `attempt` counts earlier tries of the same task (0 for the first)."""
-    seconds = kind.seconds * scale
-    if kind is Kind.CPU:
-        return burn_cpu(seconds, report)
-    if kind is Kind.FAILING:
-        read_corrupt_record(seconds, report)
-    if kind is Kind.FLAKY:
-        return call_flaky_upstream(seconds, report, attempt)
-    if kind is Kind.NOTIFY:
-        return send_notification(seconds, report)
-    if seconds <= 0:
-        # Nothing to report on the way: finishing sets progress to 100 anyway, and
-        # a report here would cost an instant task one more database write.
-        return {"slept_seconds": 0.0, "steps": 1}
-    sleep_in_steps(seconds, report)
-    return {"slept_seconds": round(seconds, 3), "steps": STEPS}
+
+NOTIFY_SECONDS = 10.0
+
+
+@declare(
+    Kind.NOTIFY,
+    params=(
+        Param("to", "choice", "on-call", help="Who gets it.", choices=("on-call", "team", "all")),
+        Param("message", "text", "the nightly export is ready", help="What it says."),
+        Param("urgent", "bool", False, help="Page them rather than email them."),
+    ),
+    expected_seconds=NOTIFY_SECONDS,
+    describe="Sends a one-off notification after {seconds}; not safe to run twice.",
+    safe_to_repeat=False,
+)
+def send_notification(params: Params, run: Run) -> dict[str, Any]:
+    """Prepare, then send: the sending is what must not happen twice."""
+    sleep_in_steps(NOTIFY_SECONDS * run.scale, run.report)
+    return {
+        "sent": "page" if params["urgent"] else "notification",
+        "to": params["to"],
+        "message": params["message"],
+    }
