@@ -47,7 +47,7 @@ def test_unknown_page_is_404_json_for_curl_and_html_for_browsers(
         ({"type": "8"}, "'8' is not a task type"),
         ({"type": "-1"}, "'-1' is not a task type"),
         ({"type": "1.5"}, "'1.5' is not a task type"),
-        ({"type": "short"}, "'short' is not a task type"),
+        ({"type": "shorty"}, "'shorty' is not a task type"),
         ({"type": "١"}, "is not a task type"),  # an Arabic-Indic digit one
         ({"type": "9" * 50}, "is not a task type"),
     ],

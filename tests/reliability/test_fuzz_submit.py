@@ -130,3 +130,58 @@ def test_submit_never_answers_5xx_whatever_it_is_sent(
     else:  # a fragment for htmx, or post/redirect/get for a browser form
         assert response.status_code in (201, 303), response.status_code
     assert "Traceback" not in log()[logged_before:]
+
+
+# Parameter names: mostly the entries' own, sometimes anything else.
+real_names = st.sampled_from(
+    ["seconds", "seconds", "at_step", "failures", "to", "message", "urgent"]
+)
+param_names = st.one_of(real_names, real_names, real_names, st.text(max_size=12))
+entry_types = st.sampled_from(
+    ["short", "cpu-heavy", "failing", "flaky", "notify", "instant", "1", "4"]
+)
+# Numbers a range check must survive: huge, tiny, negative zero, beyond float.
+edge_numbers = st.sampled_from([10**400, -(10**400), 1e308, -0.0, 5e-324, 2**63])
+
+
+@st.composite
+def launches(draw: st.DrawFn) -> tuple[dict[str, str], bytes]:
+    """A launch of an entry with parameters, as JSON or as form fields."""
+    accept = draw(st.sampled_from(["*/*", "text/html"]))
+    if draw(st.booleans()):
+        values = st.one_of(edge_numbers, edge_numbers, json_values)
+        params = draw(st.dictionaries(param_names, values, max_size=4))
+        wrapped = draw(st.booleans())
+        body: dict[str, Any] = {"type": draw(entry_types)}
+        body |= {"params": params} if wrapped else params
+        return {"Content-Type": "application/json", "Accept": accept}, json.dumps(body).encode()
+    texts = type_texts | edge_numbers.map(str)
+    fields = [
+        ("type", draw(entry_types)),
+        *draw(st.lists(st.tuples(param_names, texts), max_size=4)),
+    ]
+    form_headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": accept}
+    return form_headers, urlencode(fields).encode()
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(submission=launches())
+def test_parameters_never_answer_5xx_whatever_their_values(
+    target: Stack, target_client: httpx.Client, submission: tuple[dict[str, str], bytes]
+) -> None:
+    headers, body = submission
+    log = web_service(target).log
+    logged_before = len(log())
+
+    response = target_client.post("/tasks/", content=body, headers=headers)
+
+    assert response.status_code < 500, (response.status_code, response.text[:300])
+    if is_json(response) and response.status_code == 400:
+        assert response.json()["error"]
+    assert response.status_code in (202, 303, 400), response.status_code
+    assert "Traceback" not in log()[logged_before:]

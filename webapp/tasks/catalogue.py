@@ -99,14 +99,16 @@ class Param:
         if self.type in ("int", "float"):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise self.refuse(value)
-            if not math.isfinite(value):  # json.loads reads NaN and Infinity
+            if isinstance(value, float) and not (
+                math.isfinite(value)  # json.loads reads NaN and Infinity
+                and (value.is_integer() or self.type == "float")
+            ):
                 raise self.refuse(value)
-            if self.type == "int":
-                if not float(value).is_integer():
-                    raise self.refuse(value)
-                value = int(value)
-            else:
-                value = float(value)
+            try:
+                # An int may hold 10**400, which no float does.
+                value = int(value) if self.type == "int" else float(value)
+            except OverflowError:
+                raise self.refuse(value) from None
             if (self.minimum is not None and value < self.minimum) or (
                 self.maximum is not None and value > self.maximum
             ):
