@@ -16,8 +16,8 @@ jsonschema = pytest.importorskip("jsonschema")  # check-jsonschema brings it
 
 def accepted_values(param: Param) -> list[Any]:
     if param.type in ("int", "float"):
-        values = [param.default, param.minimum, param.maximum]
-        return values + ([float(param.maximum)] if param.type == "int" else [])  # 5.0 is 5
+        values: list[Any] = [param.default, param.minimum, param.maximum]
+        return values + ([float(param.default)] if param.type == "int" else [])  # 5.0 is 5
     if param.type == "bool":
         return [True, False]
     if param.type == "choice":
@@ -32,8 +32,8 @@ def refused_values(param: Param) -> list[Any]:
         assert param.minimum is not None
         assert param.maximum is not None
         values += [param.minimum - 1, param.maximum + 1, True]
-    if param.type == "int":
-        values.append(param.minimum + 0.5)
+        if param.type == "int":
+            values.append(param.minimum + 0.5)
     if param.type == "choice":
         values.append("none of those")
     if param.type == "text":
