@@ -159,6 +159,14 @@ class Param:
             return f"{value:g}"
         return str(value)
 
+    @property
+    def shown_default(self) -> str:
+        if self.type == "bool":
+            return "yes" if self.default else "no"
+        if self.type == "text":
+            return f"“{self.default}”"
+        return self.form_value(self.default)
+
     def json_schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"title": self.label}
         if self.help:
