@@ -16,9 +16,18 @@ def test_it_accepts_the_seed_types(raw: object, kind: Kind) -> None:
 
 
 @pytest.mark.parametrize(
+    ("raw", "kind"), [("short", Kind.SHORT), (" cpu-heavy ", Kind.CPU), ("notify", Kind.NOTIFY)]
+)
+def test_it_accepts_an_entry_name(raw: object, kind: Kind) -> None:
+    assert parse_kind(raw) is kind
+
+
+@pytest.mark.parametrize(
     "raw",
     [
         None,
+        "Short",
+        "cpu",
         "",
         "8",
         "-1",
