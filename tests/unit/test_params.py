@@ -5,6 +5,8 @@ from typing import Any
 import pytest
 
 from webapp.tasks.catalogue import Param, ParamError
+from webapp.tasks.kinds import Kind
+from webapp.tasks.models import TaskRecord
 
 SECONDS = Param("seconds", "int", 10, minimum=0, maximum=100)
 RATE = Param("rate", "float", 1.0, minimum=0.1, maximum=60)
@@ -94,3 +96,10 @@ def test_a_json_value_of_another_type_is_refused(param: Param, value: object) ->
 def test_a_default_the_parameter_would_refuse_is_a_mistake_in_the_declaration() -> None:
     with pytest.raises(ParamError):
         Param("seconds", "int", 500, minimum=0, maximum=100)
+
+
+@pytest.mark.django_db
+def test_a_task_from_before_the_catalogue_shows_the_defaults_it_ran_with() -> None:
+    legacy = TaskRecord.objects.create(kind=Kind.FLAKY)  # params NULL, as 0011 leaves them
+
+    assert legacy.as_json()["params"] == {"failures": 2}

@@ -237,8 +237,9 @@ class Entry:
         return next((p for p in self.params if p.name == name), None)
 
     def complete(self, stored: Mapping[str, Any] | None) -> Params:
-        """The parameters a task ran with: what was stored, defaults for the rest."""
-        return self.defaults | {k: v for k, v in (stored or {}).items() if self.param(k)}
+        """The parameters a task ran with: what was stored (all of it, even a parameter
+        the entry has since dropped: shown, never hidden), defaults for the rest."""
+        return self.defaults | dict(stored or {})
 
     def validate(self, given: Mapping[str, object], from_form: bool) -> Params:
         """The complete parameters, or InvalidParams naming every refused one."""
