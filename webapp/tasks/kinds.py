@@ -51,6 +51,12 @@ class Kind(models.IntegerChoices):
         FAILURE saying why, for a person to retry (or not)."""
         return self not in NOT_SAFE_TO_REPEAT
 
+    @property
+    def queue(self) -> str:
+        """The Celery queue its tasks are published to: CPU-heavy work has a queue of
+        its own, so that its workers can be scaled (or paused) apart from the rest."""
+        return QUEUES.get(self, settings.CELERY_TASK_DEFAULT_QUEUE)
+
     @classmethod
     def accepted(cls) -> str:
         """What the `type` field accepts, for error messages."""
@@ -69,6 +75,20 @@ SECONDS = {
 }
 
 NOT_SAFE_TO_REPEAT = frozenset({Kind.NOTIFY})
+
+# Kinds that do not go to the default queue (CELERY_TASK_DEFAULT_QUEUE).
+QUEUES = {Kind.CPU: "cpu"}
+
+
+def queue_names() -> list[str]:
+    """Every queue a kind is published to, the default queue first."""
+    default = settings.CELERY_TASK_DEFAULT_QUEUE
+    return [default, *sorted({kind.queue for kind in Kind} - {default})]
+
+
+def kinds_of(queue: str) -> list[Kind]:
+    return [kind for kind in Kind if kind.queue == queue]
+
 
 TITLES = {Kind.CPU: "CPU-heavy"}
 
