@@ -1,4 +1,4 @@
-"""Top-level URLs: the dashboard, the task resources, login, the admin, a health check."""
+"""Top-level URLs: the dashboard, tasks, queues, login, the admin, a health check."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -10,6 +10,7 @@ from webapp.tasks.access import ThrottledLoginView
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("tasks/", include("webapp.tasks.urls")),
+    path("queues/", include("webapp.tasks.queue_urls")),
     path("healthz", views.health, name="health"),
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
