@@ -64,7 +64,7 @@ def test_a_changed_poll_reads_the_same_queries_for_two_queues_or_nine(
         fragment = client.get("/tasks/?since=older", headers=HTMX).content
 
     assert len(nine) == len(two)
-    assert fragment.count(b'<tr id="queue-') == 9
+    assert fragment.count(b'<li id="queue-') == 9
 
 
 def test_a_poll_sees_a_pause_and_the_rows_say_what_waits_behind_it(client: Client) -> None:
