@@ -11,7 +11,7 @@ from pytest_django import Settings
 
 from webapp.tasks import dashboard, kinds
 from webapp.tasks.kinds import Kind
-from webapp.tasks.models import QueueState, TaskRecord
+from webapp.tasks.models import ApiToken, QueueState, TaskRecord
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -196,3 +196,31 @@ def test_a_user_who_sees_their_own_tasks_counts_only_theirs_per_queue(
     assert listed["default"]["waiting"] == 0
     assert "Your tasks waiting" in page
     assert "/queues/cpu/pause/" not in page  # no button they could not use
+
+
+def test_a_browser_form_without_the_csrf_token_is_refused(client: Client) -> None:
+    browser = Client(enforce_csrf_checks=True)
+    page = browser.get("/", headers=PAGE)
+    token = page.cookies["csrftoken"].value
+
+    forged = browser.post("/queues/cpu/pause/", headers=PAGE)
+    genuine = browser.post("/queues/cpu/pause/", {"csrfmiddlewaretoken": token}, headers=PAGE)
+
+    assert forged.status_code == 403
+    assert genuine.status_code == 303
+    assert QueueState.paused_names() == {"cpu"}
+
+
+def test_a_script_pauses_with_a_staff_token_and_a_read_only_one_is_refused(
+    client: Client, login_on: None
+) -> None:
+    carol = User.objects.create_user("carol", is_staff=True)
+    _, token = ApiToken.issue(carol)
+    _, read_only = ApiToken.issue(carol, read_only=True)
+
+    refused = client.post("/queues/cpu/pause/", headers={"Authorization": f"Bearer {read_only}"})
+    paused = client.post("/queues/cpu/pause/", headers={"Authorization": f"Bearer {token}"})
+
+    assert refused.status_code == 403
+    assert paused.status_code == 200
+    assert paused.json()["paused"] is True
