@@ -20,7 +20,8 @@ import redis
 from celery.signals import celeryd_after_setup
 from django.conf import settings
 from django.db import DatabaseError, connections
-from django.db.models import Count, Q, Subquery
+from django.db.models import Count, Min, Q, QuerySet, Subquery
+from django.urls import reverse
 from kombu.exceptions import OperationalError
 from kombu.transport.redis import Channel
 from redis.exceptions import RedisError
@@ -72,8 +73,8 @@ class Queue:
                 "submitted_at": oldest.submitted_at.isoformat(),
                 "url": oldest.url,
             },
-            "pause_url": f"/queues/{self.name}/pause/",
-            "resume_url": f"/queues/{self.name}/resume/",
+            "pause_url": reverse("queues:pause", args=[self.name]),
+            "resume_url": reverse("queues:resume", args=[self.name]),
         }
 
 
@@ -87,23 +88,20 @@ def overview(
     owner: int | None, workers: list[WorkerStatus], with_oldest: bool = True
 ) -> list[Queue]:
     """Every queue in an owner scope (None: everyone's): one query for the pauses,
-    one for each queue's oldest waiting task (`with_oldest`), and for everyone's
-    scope one Redis round trip for the depths; for one user's, one query counting
-    their waiting tasks. A poll asks for the version's part alone: the pauses (and
-    the depths), never the rows."""
+    then, `with_oldest`, two for how many wait and the oldest waiting task of each
+    queue (everyone's scope: one, plus a Redis round trip for the depths). A poll
+    asks for the version's part alone: the pauses (and the depths), never rows."""
     names = queue_names()
     paused = QueueState.paused_names()
     consumers = Counter(name for w in workers for name in w.consuming)
+    waiting: dict[str, int | None] = dict.fromkeys(names)
+    oldest: dict[str, TaskRecord] = {}
     if owner is None:
-        waiting: dict[str, int | None] = dict(depths(names))
-    else:
-        waiting = dict.fromkeys(names, 0) if with_oldest else dict.fromkeys(names)
+        waiting |= depths(names)
         if with_oldest:
-            own = tasks_of(owner).filter(status=Status.PENDING).order_by()
-            for kind, count in own.values_list("kind").annotate(n=Count("id")):
-                queue = Kind(kind).queue
-                waiting[queue] = (waiting[queue] or 0) + count
-    oldest = oldest_waiting(owner, names) if with_oldest else {}
+            oldest = oldest_waiting(names)
+    elif with_oldest:
+        waiting, oldest = own_waiting(owner, names)
     return [
         Queue(
             name=name,
@@ -117,19 +115,42 @@ def overview(
     ]
 
 
-def oldest_waiting(owner: int | None, names: list[str]) -> dict[str, TaskRecord]:
-    """The scope's PENDING task that has waited longest in each queue, in one query:
-    a subquery per kind finds its oldest waiting task, the outer query fetches those
-    few rows by id, and the oldest of a queue's kinds is the queue's."""
-    pending = tasks_of(owner).filter(status=Status.PENDING).order_by("id")
+def oldest_waiting(names: list[str]) -> dict[str, TaskRecord]:
+    """Everyone's task that has waited longest in each queue, in one query: a
+    subquery per kind seeks its oldest PENDING task on (status, kind, id), and the
+    outer query fetches those few rows by id."""
+    pending = TaskRecord.objects.filter(status=Status.PENDING).order_by("id")
     firsts = Q()
     for name in names:
         for kind in kinds_of(name):
-            # One seek on (status, kind, id) each: a kind IN (...) would make SQLite
-            # sort every waiting task of those kinds, or walk all their history.
+            # A kind IN (...) would make SQLite sort every waiting task of those
+            # kinds, or walk all of their history.
             firsts |= Q(id=Subquery(pending.filter(kind=kind).values("id")[:1]))
-    rows = TaskRecord.objects.filter(firsts).only("id", "task_id", "kind", "submitted_at")
+    return oldest_by_queue(TaskRecord.objects.filter(firsts))
+
+
+def own_waiting(
+    owner: int, names: list[str]
+) -> tuple[dict[str, int | None], dict[str, TaskRecord]]:
+    """One user's waiting tasks per queue, and the oldest of each: their PENDING
+    tasks by kind along (owner, status, id), as many as they have waiting and never
+    everyone's; then those oldest rows by id."""
+    waiting: dict[str, int | None] = dict.fromkeys(names, 0)
+    firsts = []
+    own = tasks_of(owner).filter(status=Status.PENDING).order_by()
+    for kind, count, first in own.values_list("kind").annotate(Count("id"), Min("id")):
+        queue = Kind(kind).queue
+        waiting[queue] = (waiting[queue] or 0) + count
+        firsts.append(first)
+    if not firsts:
+        return waiting, {}
+    return waiting, oldest_by_queue(TaskRecord.objects.filter(id__in=firsts))
+
+
+def oldest_by_queue(tasks: QuerySet[TaskRecord]) -> dict[str, TaskRecord]:
+    """Of a few tasks (each the oldest waiting of its kind), the oldest of each queue."""
     oldest: dict[str, TaskRecord] = {}
+    rows = tasks.only("id", "task_id", "kind", "submitted_at")
     for task in sorted(rows, key=lambda row: row.id, reverse=True):
         oldest[task.queue] = task  # the lowest id of each queue is written last
     return oldest
