@@ -49,6 +49,7 @@ def test_a_queue_paused_in_the_page_holds_its_task_until_resumed(
     expect(page.locator(f"#task-{waiting}")).not_to_contain_text("waiting: queue")
     page.goto("/queues/")
     assert serious_violations(page) == []
+    page.screenshot(path=SCREENSHOTS / "queues-page.png", full_page=True)
 
 
 def test_the_queue_buttons_work_without_javascript(
