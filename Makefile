@@ -31,7 +31,7 @@ migrate: $(VENV)/.runtime var ## Apply database migrations
 	$(PY) manage.py collectstatic --noinput -v 0
 
 # --- The two commands --------------------------------------------------------------
-run: migrate ## Run the whole stack here: Redis, gunicorn :1337, a worker, Flower :5555
+run: migrate ## Run the whole stack here: Redis, gunicorn :1337, a worker per queue, beat, Flower :5555
 	@[ -n "$${REDIS_URL:-}" ] || scripts/ensure-redis
 	scripts/run-stack
 

@@ -1,6 +1,6 @@
 """Session fixtures shared by tests/ and e2e/: the real stack, started once.
 
-Redis, a Celery worker (prefork) and gunicorn run as separate processes on free
+Redis, a Celery worker (prefork, serving every queue) and gunicorn run as separate processes on free
 loopback ports with a private SQLite database, exactly as `make run` runs them,
 and are stopped (whole process groups) when the session ends. With `--postgres`
 the database is a private PostgreSQL cluster instead (initdb in a temporary
@@ -162,14 +162,16 @@ def start_redis(stack: Stack, port: int) -> Service:
     return redis
 
 
-def start_worker(stack: Stack, name: str = "worker", concurrency: int = 2) -> Service:
+def start_worker(
+    stack: Stack, name: str = "worker", concurrency: int = 2, queues: str = "default,cpu"
+) -> Service:
     # A restarted worker appends to its predecessor's log: wait for a new "ready".
     log_path = stack.directory / f"{name}.log"
     logged_before = len(log_path.read_text(errors="replace")) if log_path.exists() else 0
     worker = stack.start(
         name,
         str(BIN / "celery"), "-A", "webapp", "worker", "--loglevel=INFO",
-        f"--concurrency={concurrency}", f"--hostname={name}@%h",
+        f"--concurrency={concurrency}", f"--hostname={name}@%h", f"--queues={queues}",
         "--without-gossip", "--without-mingle",
     )  # fmt: skip
     wait_for(lambda: " ready." in worker.log()[logged_before:], 60, f"celery {name} to be ready")

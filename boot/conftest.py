@@ -12,7 +12,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,10 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from boot.ports import port_is_free
 from conftest import ROOT, wait_for
 
 PROJECT = "task-dashboard-boot-test"
-SERVICES = ("db", "redis", "web", "worker", "flower")
+SERVICES = ("db", "redis", "web", "worker", "worker-cpu", "beat", "flower")
 COMPOSE = [str(Path(sys.executable).parent / "podman-compose")]
 LOGS = ROOT / "var" / "compose-test.log"
 
@@ -103,15 +103,6 @@ class ComposeStack:
 
 def podman(*args: str) -> str:
     return subprocess.run(["podman", *args], capture_output=True, text=True, check=True).stdout
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def leftovers() -> str:

@@ -10,9 +10,9 @@ from boot.conftest import ComposeStack, curl, podman
 from conftest import wait_for
 
 
-def launch_and_finish(stack: ComposeStack) -> str:
-    """The seed's two curl calls: launch an instant task, then see it succeed."""
-    launched = curl(stack.token, "-F", "type=0", f"{stack.web_url}/tasks/")
+def launch_and_finish(stack: ComposeStack, kind: int = 0) -> str:
+    """The seed's two curl calls: launch a task (instant by default), then see it succeed."""
+    launched = curl(stack.token, "-F", f"type={kind}", f"{stack.web_url}/tasks/")
     task_id = str(launched["task_id"])
 
     def succeeded() -> dict[str, object] | None:
@@ -24,7 +24,7 @@ def launch_and_finish(stack: ComposeStack) -> str:
 
 
 def test_every_service_becomes_healthy(compose_stack: ComposeStack) -> None:
-    for service in ("db", "redis", "web", "worker", "flower"):
+    for service in ("db", "redis", "web", "worker", "worker-cpu", "flower"):
         assert compose_stack.wait_until_healthy(service)
 
     assert httpx.get(f"{compose_stack.web_url}/healthz").json() == {"status": "ok"}
@@ -76,6 +76,17 @@ def test_workers_scale_to_two_and_both_serve(compose_stack: ComposeStack) -> Non
     # Each worker's health check pings that worker by name, so both answer; and
     # tasks still run.
     launch_and_finish(compose_stack)
+
+
+def test_the_cpu_workers_scale_to_two_and_run_cpu_heavy_tasks(
+    compose_stack: ComposeStack,
+) -> None:
+    compose_stack.compose("up", "--detach", "--scale", "worker-cpu=2")
+
+    workers = compose_stack.wait_until_healthy("worker-cpu")
+
+    assert len(workers) == 2
+    launch_and_finish(compose_stack, kind=4)
 
 
 def test_history_survives_a_restart_of_web(compose_stack: ComposeStack) -> None:

@@ -323,6 +323,9 @@ CELERY_TASK_TRACK_STARTED = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Tasks go to their kind's queue (kinds.py: "cpu" for CPU-heavy work), everything
+# else here; workers say which they serve with -Q (Procfile, compose.yaml).
+CELERY_TASK_DEFAULT_QUEUE = "default"
 # Durations of the task kinds are multiplied by this; tests and demos use < 1.
 TASK_TIME_SCALE = env_float("TASK_TIME_SCALE", 1.0)
 # A task still running after this many seconds is killed and ends FAILURE.

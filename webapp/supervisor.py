@@ -5,8 +5,9 @@ would die under a worker still finishing tasks, and the worker's pool processes
 would get the signal directly, killing the tasks they run. So each process runs in
 a session of its own and only this supervisor hears the terminal. It starts Redis
 first (when the Procfile's `redis` is asked for) and waits for it to answer, then
-the worker, then the rest; on SIGINT or SIGTERM it stops what answers people (web,
-Flower, beat ...) first, then the worker, warm: it finishes what it runs for up to
+the workers (`worker`, and `worker_<queue>` for the other queues), then the rest; on
+SIGINT or SIGTERM it stops what answers people (web, Flower, beat ...) first, then the
+workers, each warm: it finishes what it runs for up to
 WORKER_SHUTDOWN_TIMEOUT seconds, then cancels the rest, whose messages go back to
 Redis (and whose records say so: tasks.TaskRequest.cancel). Redis stops last; with
 appendonly, what it holds is there on the next start. A second Ctrl-C cuts the
@@ -29,9 +30,6 @@ from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCFILE = ROOT / "Procfile"
-# Started in this order, before the rest (in Procfile order); stopped in reverse,
-# after the rest.
-FIRST = ("redis", "worker")
 # How long a process other than the worker may take to stop before it is killed.
 STOP_TIMEOUT = 10.0
 # After the worker's warm shutdown timed out: time for its cold shutdown.
@@ -85,8 +83,16 @@ def read_procfile(path: Path) -> list[tuple[str, str]]:
     return entries
 
 
+def is_worker(name: str) -> bool:
+    """`worker` serves the default queue, `worker_<queue>` another one."""
+    return name == "worker" or name.startswith("worker_")
+
+
 def start_order(names: list[str]) -> list[str]:
-    return [name for name in FIRST if name in names] + [n for n in names if n not in FIRST]
+    """Redis, then the workers, then the rest, each in Procfile order; stopped in reverse."""
+    redis = [name for name in names if name == "redis"]
+    workers = [name for name in names if is_worker(name)]
+    return redis + workers + [n for n in names if n != "redis" and not is_worker(n)]
 
 
 def stop_order(names: list[str]) -> list[str]:
@@ -177,7 +183,7 @@ class Supervisor:
     def stop_all(self) -> None:
         for name in stop_order(list(self.processes)):
             process = self.processes[name]
-            if name == "worker":
+            if is_worker(name):
                 self.stop_worker(process)
             else:
                 self.stop(process)

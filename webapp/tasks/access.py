@@ -1,5 +1,6 @@
 """Who may use the dashboard, and what they see: login (throttled), bearer tokens,
-ownership, the submission rate limit, and proxied requests to an open dashboard.
+ownership, who may pause queues, the submission rate limit, and proxied requests to
+an open dashboard.
 
 With DASHBOARD_REQUIRE_LOGIN on, browsers are sent to the login page and scripts
 must send `Authorization: Bearer <token>`; other requests get 401 and nothing else.
@@ -145,6 +146,18 @@ def owner_scope(request: HttpRequest) -> int | None:
         return None
     user = request.user
     return None if user.is_staff else user.pk
+
+
+QUEUES_NEED_STAFF = (
+    "Only staff may pause or resume a queue: a queue holds everyone's tasks, not only yours."
+)
+
+
+def steers_queues(owner: int | None) -> bool:
+    """Who may pause and resume queues: whoever sees everyone's tasks (staff, or
+    anyone while login is off, on this machine alone). The workers panel, shared by
+    every dashboard of the same owner scope, shows the buttons by this rule too."""
+    return owner is None
 
 
 def tasks_of(owner: int | None) -> QuerySet[TaskRecord]:

@@ -1,5 +1,5 @@
 """What the dashboard shows: the filtered, paged table with its counters, the workers
-and queue panel and the charts, and a version that changes whenever any of it would."""
+and queues panel and the charts, and a version that changes whenever any of it would."""
 
 import hashlib
 import re
@@ -19,8 +19,8 @@ from django.dispatch import receiver
 from django.http import QueryDict
 from django.utils import timezone
 
-from webapp.tasks import charts
-from webapp.tasks.access import status_counts_of, tasks_of
+from webapp.tasks import charts, queues
+from webapp.tasks.access import status_counts_of, steers_queues, tasks_of
 from webapp.tasks.kinds import Kind
 from webapp.tasks.models import (
     ACTIVE_STATUSES,
@@ -28,6 +28,7 @@ from webapp.tasks.models import (
     TaskRecord,
     WorkerStatus,
 )
+from webapp.tasks.queues import Queue
 
 HEX = re.compile(r"^[0-9a-f]{1,32}$")
 # A keyset position: the id of the last row seen, after its sort value when the
@@ -284,11 +285,12 @@ class Snapshot:
     workers: list[WorkerStatus]
     matching: int  # tasks that match the filters (at least, unless matching_exact)
     matching_exact: bool
+    queues: list[Queue] = field(default_factory=list)
     version: str = field(init=False)
 
     def __post_init__(self) -> None:
         stamps = [(t.id, t.updated_at) for t in self.page.tasks]
-        self.version = version_of(self.query, stamps, self.counts, self.workers)
+        self.version = version_of(self.query, stamps, self.counts, self.workers, self.queues)
 
     @property
     def active(self) -> bool:
@@ -304,15 +306,17 @@ def version_of(
     stamps: list[tuple[int, datetime]],
     counts: dict[str, int],
     workers: list[WorkerStatus],
+    queue_list: list[Queue],
 ) -> str:
     """A short hash of everything the live page shows: the visible rows (each row's
-    updated_at moves with any change to it), the counts and the workers. Not the
-    clock: an idle dashboard gets nothing but empty 204s, and its charts say up to
-    what time they count."""
+    updated_at moves with any change to it), the counts, the workers and the queues.
+    Not the clock: an idle dashboard gets nothing but empty 204s, and its charts say
+    up to what time they count."""
     rows = "|".join(f"{pk}:{updated.isoformat()}" for pk, updated in stamps)
-    online = "|".join(f"{w.hostname}:{w.concurrency}" for w in workers)
+    online = "|".join(f"{w.hostname}:{w.concurrency}:{','.join(w.consuming)}" for w in workers)
     numbers = ",".join(str(n) for n in counts.values())
-    key = f"{query}|{rows}|{numbers}|{online}"
+    waiting = "|".join(queue.version for queue in queue_list)
+    key = f"{query}|{rows}|{numbers}|{online}|{waiting}"
     return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
 
 
@@ -356,7 +360,9 @@ def poll_version(query: TableQuery) -> str:
     if stamp is not None and (hit := _remembered.get(query)) and hit[0] == stamp:
         return hit[1]
     stamps = list(query.from_page_start().values_list("id", "updated_at")[: query.page_size])
-    version = version_of(query, stamps, status_counts(query), WorkerStatus.online())
+    workers = WorkerStatus.online()
+    queue_list = queues.overview(query.owner, workers, with_oldest=False)
+    version = version_of(query, stamps, status_counts(query), workers, queue_list)
     if stamp is not None:
         if len(_remembered) > 1000:  # one entry per filter in use; keep it bounded
             _remembered.clear()
@@ -364,13 +370,17 @@ def poll_version(query: TableQuery) -> str:
     return version
 
 
-def snapshot(query: TableQuery) -> Snapshot:
+def snapshot(query: TableQuery, with_queues: bool = True) -> Snapshot:
+    """What the page shows; the list's JSON, which has no workers panel, reads no
+    queues (`with_queues=False`)."""
     counts = status_counts(query)
+    workers = WorkerStatus.online()
     return Snapshot(
         query=query,
         page=page_of(query, query.page_size),
         counts=counts,
-        workers=WorkerStatus.online(),
+        workers=workers,
+        queues=queues.overview(query.owner, workers) if with_queues else [],
         **matching_count(query, counts),
     )
 
@@ -407,14 +417,15 @@ def counters(counts: dict[str, int]) -> list[dict[str, Any]]:
 
 
 def workers_panel(snap: Snapshot) -> dict[str, Any]:
-    """Workers and queue. For a user who sees only their own tasks, the busy counts
-    and the oldest queued task are theirs too (`own_only` labels them so): other
-    users' tasks are not theirs to count, nor to date."""
+    """Workers and queues. For a user who sees only their own tasks, the busy counts,
+    the tasks waiting and the oldest queued task are theirs too (`own_only` labels
+    them so): other users' tasks are not theirs to count, nor to date."""
     tasks = snap.query.visible()
     # Counted here rather than by GROUP BY, which SQLite may answer with a table scan
     # when its statistics rate the status index poorly; running tasks are few.
     busy = Counter(tasks.filter(status=Status.STARTED).values_list("worker", flat=True))
-    oldest = tasks.filter(status=Status.PENDING).order_by("id").only("submitted_at").first()
+    waiting = [queue.oldest for queue in snap.queues if queue.oldest is not None]
+    oldest = min(waiting, key=lambda task: task.id, default=None)
     return {
         "own_only": snap.query.owner is not None,
         "workers": [
@@ -430,6 +441,8 @@ def workers_panel(snap: Snapshot) -> dict[str, Any]:
         "retrying": snap.counts[Status.RETRY],
         "oldest_queued_at": oldest.submitted_at if oldest else None,
         "flower_url": settings.FLOWER_URL,
+        "queues": snap.queues,
+        "can_steer": steers_queues(snap.query.owner),
     }
 
 
@@ -448,6 +461,7 @@ def dashboard_context(snap: Snapshot) -> dict[str, Any]:
         "poll_seconds": snap.poll_seconds,
         "counters": counters(snap.counts),
         "panel": workers_panel(snap),
+        "paused_queues": {queue.name for queue in snap.queues if queue.paused},
         "throughput": charts.throughput(snap.query.owner, now),
         "kind_times": charts.run_time_per_kind(snap.query.owner, now),
     } | filters_context(snap.query)

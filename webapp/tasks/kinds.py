@@ -7,6 +7,7 @@ and the properties below read them from there.
 
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import models
 
 if TYPE_CHECKING:
@@ -53,6 +54,12 @@ class Kind(models.IntegerChoices):
     def safe_to_repeat(self) -> bool:
         return self._entry().safe_to_repeat
 
+    @property
+    def queue(self) -> str:
+        """The Celery queue its tasks are published to: CPU-heavy work has a queue of
+        its own, so that its workers can be scaled (or paused) apart from the rest."""
+        return self._entry().queue
+
     @classmethod
     def accepted(cls) -> str:
         """What the `type` field accepts, for error messages."""
@@ -62,3 +69,13 @@ class Kind(models.IntegerChoices):
         from webapp.tasks import catalogue  # which imports this module
 
         return catalogue.entry_of(self)
+
+
+def queue_names() -> list[str]:
+    """Every queue a kind is published to, the default queue first."""
+    default = settings.CELERY_TASK_DEFAULT_QUEUE
+    return [default, *sorted({kind.queue for kind in Kind} - {default})]
+
+
+def kinds_of(queue: str) -> list[Kind]:
+    return [kind for kind in Kind if kind.queue == queue]

@@ -1,4 +1,4 @@
-"""Task history: one record per launched task, its timeline, counts and the workers."""
+"""Task history: one record per launched task, its timeline, counts, the workers and queues."""
 
 import hashlib
 import secrets
@@ -93,6 +93,8 @@ class TaskRecord(models.Model):
             # so that SQLite does not read all the user's tasks to find them.
             models.Index(fields=["owner", "retry_of"], name="task_owner_retry_of_idx"),
             models.Index(fields=["run_time", "id"], name="task_run_time_idx"),
+            # Each queue's oldest waiting task (queues.py): one seek per kind.
+            models.Index(fields=["status", "kind", "id"], name="task_status_kind_idx"),
         ]
 
     def __str__(self) -> str:
@@ -109,6 +111,11 @@ class TaskRecord(models.Model):
     @property
     def short_id(self) -> str:
         return str(self.task_id)[:8]
+
+    @property
+    def queue(self) -> str:
+        """The Celery queue it waits in (its kind's)."""
+        return Kind(self.kind).queue
 
     @property
     def is_active(self) -> bool:
@@ -173,6 +180,7 @@ class TaskRecord(models.Model):
             "kind": self.kind,
             "kind_name": self.get_kind_display(),
             "params": self.effective_params,
+            "queue": self.queue,
             "progress": self.progress,
             "attempts": self.attempts,
             "submitted_at": _iso(self.submitted_at),
@@ -507,6 +515,10 @@ class WorkerStatus(models.Model):
     concurrency = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(default=timezone.now)
     last_seen = models.DateTimeField(default=timezone.now)
+    # The queues it was started to serve (-Q), and those it takes tasks from now:
+    # fewer while one is paused (queues.py).
+    queues = models.JSONField(default=list, blank=True)
+    consuming = models.JSONField(default=list, blank=True)
 
     # A worker that missed this long of heartbeats (sent every 2 s) counts as gone.
     ONLINE_WITHIN = timedelta(seconds=10)
@@ -524,6 +536,45 @@ class WorkerStatus(models.Model):
     @classmethod
     def online_instances(cls) -> set[str]:
         return {worker.instance for worker in cls.online()}
+
+
+class QueueState(models.Model):
+    """Whether a queue is paused: its workers take no task from it, and a worker that
+    starts leaves it alone (queues.py). A queue without a row runs."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    paused = models.BooleanField(default=False)
+    changed_at = models.DateTimeField(default=timezone.now)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"queue {self.name} ({'paused' if self.paused else 'running'})"
+
+    @classmethod
+    def paused_names(cls) -> set[str]:
+        return set(cls.objects.filter(paused=True).values_list("name", flat=True))
+
+    @classmethod
+    def set_paused(cls, name: str, paused: bool, by: Any = None) -> bool:
+        """Pause or resume queue `name`; whether that changed anything (a second
+        pause, or a resume of a running queue, does not)."""
+        now = timezone.now()
+        with transaction.atomic():
+            _, created = cls.objects.get_or_create(
+                name=name, defaults={"paused": paused, "changed_at": now, "changed_by": by}
+            )
+            if created:
+                return paused
+            return bool(
+                cls.objects.filter(name=name)
+                .exclude(paused=paused)
+                .update(paused=paused, changed_at=now, changed_by=by)
+            )
 
 
 class ApiToken(models.Model):

@@ -25,6 +25,7 @@ from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
 
 from webapp.celery import app
+from webapp.tasks.kinds import Kind
 from webapp.tasks.models import Status, TaskRecord
 
 logger = logging.getLogger(__name__)
@@ -49,12 +50,19 @@ def marker(task_id: str) -> str:
 def publish(task_id: str, kind: int, retries: int = 0) -> None:
     """Send the message that runs task `task_id`; BrokerUnavailable if Redis won't take it.
 
-    `retries` is the number of earlier tries (the flaky kind's body reads it)."""
+    `retries` is the number of earlier tries (the flaky kind's body reads it). The
+    message goes to the kind's queue, whoever sends it: a launch, the orphan sweep
+    below, or a worker queueing a lost task again (workers.py)."""
     try:
         # No result to wait for: the record is the result (and subscribing to one would
         # be a second Redis connection to fail).
         app.send_task(
-            TASK_NAME, args=(int(kind),), task_id=task_id, retries=retries, ignore_result=True
+            TASK_NAME,
+            args=(int(kind),),
+            task_id=task_id,
+            retries=retries,
+            ignore_result=True,
+            queue=Kind(kind).queue,
         )
     except OperationalError as exc:
         raise BrokerUnavailable(str(exc)) from exc

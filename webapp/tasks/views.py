@@ -93,7 +93,7 @@ def render_table(
         return HttpResponse(status=204)
     if answer is Answer.FRAGMENT:
         return render_live(request, query, since, status, announce_since)
-    snap = snapshot(query)
+    snap = snapshot(query, with_queues=answer is not Answer.JSON)
     if answer is Answer.JSON:
         return JsonResponse(
             {

@@ -1,6 +1,7 @@
 """Workers report themselves: a row per worker, refreshed by Celery's own heartbeat,
-and on each heartbeat they take back the tasks whose worker died under them and
-queue again those whose message never reached Redis (publishing.py).
+and on each heartbeat they follow the queue pauses (queues.py), take back the tasks
+whose worker died under them and queue again those whose message never reached
+Redis (publishing.py).
 
 The dashboard's workers panel reads these rows instead of calling Celery's inspect
 API, which broadcasts to every worker and waits a second for the answers: here the
@@ -27,13 +28,15 @@ from django.db import DatabaseError
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from webapp.tasks import publishing
+from webapp.tasks import publishing, queues
 from webapp.tasks.models import TaskRecord, WorkerStatus
 
 logger = logging.getLogger(__name__)
 
 # This worker's instance id; empty outside a worker (web processes, eager tests).
 INSTANCE = ""
+# This worker's consumer, once it is ready: the heartbeat makes it follow the pauses.
+CONSUMER: Any = None
 
 
 @worker_init.connect
@@ -46,6 +49,8 @@ def name_this_instance(**kwargs: Any) -> None:
 
 @worker_ready.connect
 def record_worker_ready(sender: Any, **kwargs: Any) -> None:
+    global CONSUMER
+    CONSUMER = sender
     now = timezone.now()
     WorkerStatus.objects.update_or_create(
         hostname=sender.hostname,
@@ -54,6 +59,9 @@ def record_worker_ready(sender: Any, **kwargs: Any) -> None:
             "concurrency": sender.pool.num_processes if sender.pool else 0,
             "started_at": now,
             "last_seen": now,
+            "queues": queues.ASSIGNED,
+            # A pause stored while it started, after it read the pauses, applies now.
+            "consuming": queues.reconcile(sender),
         },
     )
 
@@ -61,9 +69,10 @@ def record_worker_ready(sender: Any, **kwargs: Any) -> None:
 @heartbeat_sent.connect
 def record_heartbeat(sender: Any, **kwargs: Any) -> None:
     try:
-        WorkerStatus.objects.filter(hostname=sender.eventer.hostname).update(
-            instance=INSTANCE, last_seen=timezone.now()
-        )
+        changes: dict[str, Any] = {"instance": INSTANCE, "last_seen": timezone.now()}
+        if CONSUMER is not None:
+            changes["consuming"] = queues.reconcile(CONSUMER)
+        WorkerStatus.objects.filter(hostname=sender.eventer.hostname).update(**changes)
         for task_id, kind, retries in TaskRecord.mark_lost(WorkerStatus.online_instances()):
             try:
                 publishing.publish(task_id, kind, retries)
