@@ -80,9 +80,14 @@ class Simulation:
         return f"GET {self.path}{since}{self.head}".encode()
 
     def send(self, dashboard: Dashboard) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        dashboard.started, dashboard.chunks = time.perf_counter(), []
+        try:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        except OSError:  # out of descriptors: as a browser that can't connect
+            self.tally.errors += 1
+            return
         sock.setblocking(False)
-        dashboard.sock, dashboard.started, dashboard.chunks = sock, time.perf_counter(), []
+        dashboard.sock = sock
         self.in_flight += 1
         if sock.connect_ex(self.address) not in (0, errno.EINPROGRESS):
             self.fail(dashboard)
@@ -218,6 +223,11 @@ def simulate(
     version `since`: rate, p50/p99 latency, misses, and the cores each of `groups`
     (name: process group id), the simulator and the whole machine used meanwhile."""
     groups = groups or {}
+    # One socket per dashboard may be open at once: more than the usual soft limit.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = dashboards + 256
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
     simulation = Simulation(port, path, dashboards, period, since)
     cpu_before = {name: group_cpu_seconds(group) for name, group in groups.items()}
     own_before, machine_before = own_cpu_seconds(), machine_busy_seconds()

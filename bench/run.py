@@ -644,8 +644,8 @@ def measure_pass(
             "wrk_seconds_per_run": bench.seconds,
             "rounds": bench.rounds,
             "history_sizes": sizes,
+            "seconds": round(time.monotonic() - began),
         },
-        "duration_seconds": round(time.monotonic() - began),
     }
 
 
