@@ -443,16 +443,26 @@ def _pass(results: dict[str, Any]) -> list[str]:
         if limit := dashboards.get("limit"):
             used = limit["cores_used"]
             others = used["machine"] - sum(v for name, v in used.items() if name != "machine")
-            lines += [
-                "",
+            where = (
                 f"Where it ran out (step {limit['at_step']:,}): {limit['busiest']} used the "
                 f"most CPU ({used[limit['busiest']]:.2f} cores; the machine was "
                 f"{used['machine']:.2f} of {limit['cores']} busy, {max(others, 0):.2f} of "
-                "them other tenants'). The "
-                f"server spends {limit['server_cpu_ms_per_poll']:.2f} ms of CPU per poll "
-                f"(gunicorn + Redis), so {limit['cores']} cores with nothing else running "
-                f"would serve at most ~{limit['ceiling_if_alone'] or 0:,} dashboards.",
-            ]
+                "them other tenants')."
+            )
+            if limit["ceiling_if_alone"]:
+                where += (
+                    f" Below saturation the server spent {limit['server_cpu_ms_per_poll']:.2f} "
+                    f"ms of CPU per poll (gunicorn + Redis), so {limit['cores']} cores with "
+                    f"nothing else running would serve at most "
+                    f"~{limit['ceiling_if_alone']:,} dashboards."
+                )
+            else:
+                where += (
+                    " No step stayed fresh, so no CPU per poll was measured below "
+                    "saturation (past it, polls the simulator gave up on still cost the "
+                    "server) and no ceiling is estimated."
+                )
+            lines += ["", where]
     if growth := results.get("growth"):
         lines += [
             "",

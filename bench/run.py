@@ -534,20 +534,28 @@ def dashboard_limit(steps: list[dict[str, Any]]) -> dict[str, Any]:
     measurement."""
     last = steps[-1]
     ours = {name: value for name, value in last["cores"].items() if name != "machine"}
-    # Measured below saturation where possible: the largest step that passed.
-    calm = next((step for step in reversed(steps) if step["fresh"]), last)
-    per_poll = calm["cpu_ms_per_poll"]
-    server_ms = sum(per_poll.get(name) or 0 for name in ("gunicorn", "redis"))
     cores = os.cpu_count() or 1
-    return {
+    limit: dict[str, Any] = {
         "at_step": last["dashboards"],
         "busiest": max(ours, key=lambda name: ours[name]),
         "cores_used": last["cores"],
         "cores": cores,
-        "server_cpu_ms_per_poll": server_ms,
-        "simulator_cpu_ms_per_poll": per_poll.get("simulator"),
-        "ceiling_if_alone": round(cores * 1000 / server_ms) if server_ms else None,
+        "server_cpu_ms_per_poll": None,
+        "simulator_cpu_ms_per_poll": None,
+        "ceiling_if_alone": None,
     }
+    # Only a step that stayed fresh gives an honest CPU per poll: past saturation,
+    # requests the simulator gave up on still cost the server CPU.
+    calm = next((step for step in reversed(steps) if step["fresh"]), None)
+    if calm:
+        per_poll = calm["cpu_ms_per_poll"]
+        server_ms = sum(per_poll.get(name) or 0 for name in ("gunicorn", "redis"))
+        limit |= {
+            "server_cpu_ms_per_poll": server_ms,
+            "simulator_cpu_ms_per_poll": per_poll.get("simulator"),
+            "ceiling_if_alone": round(cores * 1000 / server_ms) if server_ms else None,
+        }
+    return limit
 
 
 def machine() -> dict[str, Any]:
