@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Browser, Page, Request, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from e2e.conftest import SYSTEM_CHROMIUM_ARGS
 
@@ -140,14 +141,68 @@ def watch(page: Page, traffic: Traffic, seconds: float) -> dict[str, Any]:
     }
 
 
+# Headless Chromium keeps every tab "visible" (switching tabs or minimising the
+# window through CDP changes nothing), so the page is told it is hidden the way
+# e2e/test_pause.py does: document.hidden overridden, then the real event, which
+# static/js/live.js's own listeners handle.
+SET_HIDDEN = """hidden => {
+    const at = performance.now();  // before the event: its listeners send at once
+    Object.defineProperty(document, 'hidden', {configurable: true, get: () => hidden});
+    Object.defineProperty(document, 'visibilityState',
+                          {configurable: true, get: () => hidden ? 'hidden' : 'visible'});
+    document.dispatchEvent(new Event('visibilitychange'));
+    return at;
+}"""
+
+
+def hidden_tab(page: Page, seconds: float) -> dict[str, Any]:
+    """Hide the page for `seconds` and count every request it makes meanwhile; then
+    show it and time its first table poll from the moment it was shown."""
+    sent: list[str] = []
+
+    def record(request: Request) -> None:
+        sent.append(request.url)
+
+    page.evaluate(SET_HIDDEN, True)
+    page.on("request", record)
+    page.wait_for_timeout(seconds * 1000)  # an observation window, not a wait for state
+    page.remove_listener("request", record)
+    shown_at = float(page.evaluate(SET_HIDDEN, False))
+    delay: float | None = None
+    try:
+        page.wait_for_function(
+            """since => performance.getEntriesByType('resource').some(
+                   e => e.initiatorType === 'xmlhttprequest' && e.startTime >= since)""",
+            arg=shown_at,
+            timeout=5_000,
+        )
+        delay = float(
+            page.evaluate(
+                """since => Math.min(...performance.getEntriesByType('resource')
+                     .filter(e => e.initiatorType === 'xmlhttprequest' && e.startTime >= since)
+                     .map(e => e.startTime)) - since""",
+                shown_at,
+            )
+        )
+    except PlaywrightTimeoutError:
+        pass  # reported as no poll at all
+    return {
+        "seconds": seconds,
+        "requests": len(sent),
+        "urls": sent,
+        "refresh_after_shown_ms": delay,
+    }
+
+
 def watching_cost(
     base_url: str,
     wait_idle: Callable[[], None],
     start_tasks: Callable[[], int],
     idle_seconds: float,
     active_seconds: float,
+    hidden_seconds: float = 4,
 ) -> dict[str, Any]:
-    """First load, then an idle window, then a window with tasks running."""
+    """First load, an idle window, then with tasks running: hidden, then shown."""
     with chromium() as browser:
         context = browser.new_context(base_url=base_url)
         page = context.new_page()
@@ -160,6 +215,8 @@ def watching_cost(
         page.wait_for_selector(
             "#task-table[data-poll-seconds='1']", state="attached", timeout=15_000
         )
+        # Hidden while polls go out every second, so each second hidden saves one.
+        hidden = hidden_tab(page, hidden_seconds)
         active = watch(page, traffic, active_seconds) | {"tasks_active": running}
         context.close()
-    return {"first_load": load, "idle": idle, "active": active}
+    return {"first_load": load, "idle": idle, "hidden": hidden, "active": active}

@@ -1,6 +1,7 @@
 """`make bench`: start the real stack on loopback, fill the history, measure.
 
-Every figure is measured next to a baseline in the same run (a no-op Django view
+Twice: on SQLite, as `make run` deploys it, then the same table on a private
+PostgreSQL cluster, as the containers deploy it (`measure_pass`). Every figure is measured next to a baseline in the same run (a no-op Django view
 on the same gunicorn, a bare Celery round trip on the same Redis and worker), so
 the ratios hold on a noisy shared machine even when the absolute numbers don't.
 Prints a markdown table and writes var/bench/results.json, results.md and
@@ -31,8 +32,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import report  # noqa: E402
-from bench.fill import fill_busy_hour, fill_history, task_count  # noqa: E402
+from bench import fill, fill_postgres, report  # noqa: E402
 from bench.load import (  # noqa: E402
     WrkRun,
     ratio,
@@ -44,6 +44,8 @@ from conftest import (  # noqa: E402
     BIN,
     Stack,
     free_port,
+    postgres_bindir,
+    start_postgres,
     start_redis,
     start_worker,
     wait_for,
@@ -91,8 +93,9 @@ def start_gunicorn(stack: Stack, name: str, settings_module: str) -> str:
 class Bench:
     """The running stack and the measurements taken against it."""
 
-    def __init__(self, stack: Stack, web: str, quick: bool) -> None:
+    def __init__(self, stack: Stack, web: str, quick: bool, redis_pid: int | None = None) -> None:
         self.stack = stack
+        self.redis_pid = redis_pid  # the Redis server's process group, for CPU accounting
         self.web = web
         self.rounds = 2 if quick else 3
         self.seconds = 1 if quick else 2
@@ -104,8 +107,25 @@ class Bench:
         self.results: dict[str, Any] = {}
 
     @property
-    def database(self) -> Path:
-        return self.stack.directory / "db.sqlite3"
+    def postgres(self) -> bool:
+        return self.stack.env["DATABASE_URL"].startswith("postgres")
+
+    # The history is filled straight into the database, SQLite or PostgreSQL.
+    def task_count(self) -> int:
+        if self.postgres:
+            return fill_postgres.task_count(self.stack.env["DATABASE_URL"])
+        return fill.task_count(self.stack.directory / "db.sqlite3")
+
+    def fill_history(self, total: int) -> int:
+        if self.postgres:
+            return fill_postgres.fill_history(self.stack.env["DATABASE_URL"], total)
+        return fill.fill_history(self.stack.directory / "db.sqlite3", total)
+
+    def fill_busy_hour(self, recent: int, queued: int) -> None:
+        if self.postgres:
+            fill_postgres.fill_busy_hour(self.stack.env["DATABASE_URL"], recent, queued)
+        else:
+            fill.fill_busy_hour(self.stack.directory / "db.sqlite3", recent, queued)
 
     # --- helpers
 
@@ -129,9 +149,9 @@ class Bench:
 
     def fill(self, total: int) -> None:
         started = time.monotonic()
-        added = fill_history(self.database, total)
+        added = self.fill_history(total)
         log(
-            f"history: {task_count(self.database):,} tasks (+{added:,} in "
+            f"history: {self.task_count():,} tasks (+{added:,} in "
             f"{time.monotonic() - started:.1f} s)"
         )
 
@@ -213,7 +233,7 @@ class Bench:
             # Both submits are measured with the worker running what is submitted,
             # each from an empty queue.
             wait_for(self.queue_drained, 120, "the seed's tasks to run")
-            before = task_count(self.database)
+            before = self.task_count()
             run = self.load(
                 f"{self.web}/tasks/",
                 method="POST",
@@ -229,7 +249,7 @@ class Bench:
             # bench) that completed before its deadline; a request still in flight
             # then may add a record without being counted.
             answered += run.requests
-            recorded += task_count(self.database) - before
+            recorded += self.task_count() - before
         self.results["submit"] = {
             name: summarize_runs(measured) | {"ratio_to_floor": ratio(measured, runs["floor"])}
             for name, measured in runs.items()
@@ -341,9 +361,9 @@ class Bench:
         self.stack.wait_until_idle()
         recent, queued = history // 5, history // 100
         started = time.monotonic()
-        fill_busy_hour(self.database, recent, queued)
+        self.fill_busy_hour(recent, queued)
         log(
-            f"busy hour: {task_count(self.database):,} tasks, {recent:,} finished within "
+            f"busy hour: {self.task_count():,} tasks, {recent:,} finished within "
             f"the hour, {queued:,} queued (in {time.monotonic() - started:.1f} s)"
         )
         # Long tasks keep both worker processes busy for the whole measurement
@@ -353,7 +373,7 @@ class Bench:
         wait_for(lambda: self.stack.fetch(running)[0][0] >= 2, 30, "two long tasks to run")
         self.single_latencies("busy")
         self.results["busy_hour"]["setup"] = {
-            "history": task_count(self.database),
+            "history": self.task_count(),
             "finished_within_hour": recent,
             "queued": queued,
             "running": 2,
@@ -435,44 +455,108 @@ class Bench:
     def dashboards(self, ladder: list[int]) -> None:
         """How many dashboards refreshing once a second keep p99 under 100 ms.
 
-        Each simulated dashboard fetches the whole table once a second (see
-        bench/dashboards.py) while long tasks run, so the table keeps changing and
-        gets re-rendered. Steps up the ladder until p99 passes 100 ms.
+        Each simulated dashboard polls the table once a second with the version it
+        shows, as the page does (see bench/dashboards.py), while long tasks run, so
+        the table keeps changing and most polls get the whole fragment. Steps up the
+        ladder until p99 passes 100 ms, and says which processes used the cores.
         """
         from bench.dashboards import simulate
 
-        if self.stack.active_task_count() == 0:
-            self.start_long_tasks(2)
         port = int(self.web.rsplit(":", 1)[1])
-        steps: list[dict[str, Any]] = []
-        for count in ladder:
+        groups = {
+            name: self.stack.services[service].process.pid  # each leads its group
+            for name, service in (("gunicorn", "web"), ("celery", "worker"))
+        }
+        if self.redis_pid:
+            groups["redis"] = self.redis_pid
+
+        def step_of(count: int, path: str) -> dict[str, Any]:
             # A few short trials per step, judged by their median: one burst from
             # another tenant of this machine shouldn't decide the figure.
-            trials = [simulate(port, "/tasks/", count, seconds=3) for _ in range(3)]
+            trials = [
+                simulate(port, path, count, seconds=3, groups=groups, since=self.current_version())
+                for _ in range(3)
+            ]
             step: dict[str, Any] = {
                 "dashboards": count,
+                "path": path,
                 "per_second": statistics.median(t["per_second"] for t in trials),
                 "p50_ms": statistics.median(t["p50_ms"] for t in trials),
                 "p99_ms": statistics.median(t["p99_ms"] for t in trials),
                 "errors": sum(int(t["errors"]) for t in trials),
+                "cores": {
+                    name: statistics.median(t["cores"][name] for t in trials)
+                    for name in trials[0]["cores"]
+                },
                 "trials": trials,
             }
+            # CPU per answered poll: what decides the ceiling on a fixed number of cores.
+            step["cpu_ms_per_poll"] = {
+                name: 1000 * cores / step["per_second"] if step["per_second"] else None
+                for name, cores in step["cores"].items()
+                if name != "machine"
+            }
             step["fresh"] = step["p99_ms"] < 100 and step["errors"] == 0
-            steps.append(step)
             p99s = ", ".join(f"{trial['p99_ms']:.0f}" for trial in trials)
+            cores = ", ".join(f"{name} {value:.2f}" for name, value in step["cores"].items())
             log(
-                f"{count} dashboards: {step['per_second']:.0f} req/s, "
-                f"p99 {p99s} ms, {step['errors']} errors"
+                f"{count} dashboards on {path}: {step['per_second']:.0f} req/s, "
+                f"p99 {p99s} ms, {step['errors']} errors; cores: {cores}"
             )
-            if not step["fresh"]:
+            return step
+
+        # The baseline: as many dashboards as the goal, polling the no-op view. If
+        # they stay fresh, the simulator and the web tier can carry that rate here,
+        # and whatever fails below is the poll's own cost.
+        floor = step_of(max(ladder), "/bench/floor")
+        steps: list[dict[str, Any]] = []
+        for count in ladder:
+            # Long tasks keep the table changing through every trial.
+            if self.stack.active_task_count() < 2:
+                self.start_long_tasks(4)
+            steps.append(step_of(count, "/tasks/"))
+            if not steps[-1]["fresh"]:
                 break
         passed = [step["dashboards"] for step in steps if step["fresh"]]
         failed = [step["dashboards"] for step in steps if not step["fresh"]]
         self.results["dashboards"] = {
+            "floor": floor,
             "steps": steps,
             "kept_fresh": max(passed, default=0),
             "first_failing": min(failed, default=None),
+            "limit": dashboard_limit(steps),
         }
+
+
+def dashboard_limit(steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """Where the dashboards ran out: who used the cores at the last step, and how
+    many dashboards the server's CPU per poll would allow on this machine's cores
+    were nothing else running (the simulator, other tenants) - a ceiling, not a
+    measurement."""
+    last = steps[-1]
+    ours = {name: value for name, value in last["cores"].items() if name != "machine"}
+    cores = os.cpu_count() or 1
+    limit: dict[str, Any] = {
+        "at_step": last["dashboards"],
+        "busiest": max(ours, key=lambda name: ours[name]),
+        "cores_used": last["cores"],
+        "cores": cores,
+        "server_cpu_ms_per_poll": None,
+        "simulator_cpu_ms_per_poll": None,
+        "ceiling_if_alone": None,
+    }
+    # Only a step that stayed fresh gives an honest CPU per poll: past saturation,
+    # requests the simulator gave up on still cost the server CPU.
+    calm = next((step for step in reversed(steps) if step["fresh"]), None)
+    if calm:
+        per_poll = calm["cpu_ms_per_poll"]
+        server_ms = sum(per_poll.get(name) or 0 for name in ("gunicorn", "redis"))
+        limit |= {
+            "server_cpu_ms_per_poll": server_ms,
+            "simulator_cpu_ms_per_poll": per_poll.get("simulator"),
+            "ceiling_if_alone": round(cores * 1000 / server_ms) if server_ms else None,
+        }
+    return limit
 
 
 def machine() -> dict[str, Any]:
@@ -509,56 +593,45 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="shorter runs, for a smoke test")
-    parser.add_argument("--max-history", type=int, default=1_000_000)
-    args = parser.parse_args()
-    stop_on_sigterm()
-    began = time.monotonic()
-    directory = OUT / "stack"
+# The PostgreSQL pass stops at 100 000 tasks: its fill goes through the rollup
+# triggers row by row (bench/fill_postgres.py), about 9 s per 100 000 here, so a
+# million would add minutes to a run that should stay near five.
+POSTGRES_HISTORY = 100_000
+
+
+def measure_pass(
+    database: str, redis: Stack, sizes: list[int], quick: bool, full: bool
+) -> dict[str, Any]:
+    """One pass on `database` ("sqlite" or "postgres"): a worker and gunicorn on a
+    fresh database, the shared Redis emptied, the history filled to each of `sizes`.
+
+    The full pass (SQLite, as `make run`) measures everything; the other one the
+    same table without the browser and the dashboards ladder, which measure the
+    page's manners and the web tier rather than the database.
+    """
+    directory = OUT / f"stack-{database}"
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
-    redis_port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
+    env = redis.env | {
         "DATABASE_URL": f"sqlite:///{directory / 'db.sqlite3'}",
-        "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
         "STATIC_ROOT": str(directory / "static"),
-        "TASK_TIME_SCALE": TIME_SCALE,
-        "DEBUG": "false",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "PYTHONUNBUFFERED": "1",
     }
-    # This process is a Celery client of the same stack (the bare round trip).
-    os.environ.update(
-        {
-            k: env[k]
-            for k in (
-                "DJANGO_SETTINGS_MODULE",
-                "DATABASE_URL",
-                "REDIS_URL",
-                "STATIC_ROOT",
-            )
-        }
-    )
-    import django
-
-    django.setup()
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request
-
     stack = Stack(url="", env=env, directory=directory)
-    sizes = [size for size in (1_000, 10_000, 100_000, 1_000_000) if size <= args.max_history]
+    began = time.monotonic()
     try:
-        log(f"starting redis, a celery worker and gunicorn in {directory}")
-        start_redis(stack, redis_port)
+        if database == "postgres":
+            env["DATABASE_URL"] = start_postgres(stack, free_port())
+        log(f"{database}: starting a celery worker and gunicorn in {directory}")
+        flush_redis(redis)  # the render cache is keyed by versions both passes reuse
         stack.manage("migrate", "--noinput", "-v", "0")
         stack.manage("collectstatic", "--noinput", "-v", "0")
         start_worker(stack)
         web = start_gunicorn(stack, "web", "bench.settings")
         stack.url = web
-        bench = Bench(stack, web, args.quick)
+        bench = Bench(stack, web, quick, redis.services["redis"].process.pid)
+        if not full:
+            bench.seconds = 1  # keeps the second pass near two minutes; still paired runs
+        middle = min(100_000, sizes[-1])
         for size in sizes:
             bench.fill(size)
             bench.growth(size)
@@ -566,34 +639,112 @@ def main() -> int:
                 bench.single_latencies("quiet")
             if size in (10_000, 100_000):
                 bench.table_poll(size)
-            if size == min(100_000, sizes[-1]):  # the rest at 100k (or the most)
-                bench.watching(args.quick)
-                bench.dashboards([200, 400, 800, 1200, 1600, 2400])
+            if size == middle:  # the rest at 100k (or the most)
+                if full:
+                    bench.watching(quick)
+                    bench.dashboards([200, 400, 800, 1200, 1600, 2000])
                 bench.submit()
                 bench.reads()
-                bench.latency(samples=15 if args.quick else 30)
+                bench.latency(samples=15 if quick else 30)
         # Last: it leaves the queue full and the workers busy.
         bench.busy_hour(sizes[-1])
-        results = bench.results | {
-            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "machine": machine(),
-            "setup": {
-                "gunicorn_workers": runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"],
-                "gunicorn_worker_class": "sync",
-                "celery_concurrency": 2,
-                "wrk_seconds_per_run": bench.seconds,
-                "rounds": bench.rounds,
-                "history_sizes": sizes,
-            },
-            "duration_seconds": round(time.monotonic() - began),
-        }
-    except KeyboardInterrupt:
-        log("interrupted; stopping everything")
-        return 130
     finally:
         stack.stop()
         for leftover in directory.glob("db.sqlite3*"):
             leftover.unlink()  # up to a few hundred MB; the logs stay for a post-mortem
+    return bench.results | {
+        "setup": {
+            "database": "PostgreSQL" if database == "postgres" else "SQLite (WAL)",
+            "gunicorn_workers": runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"],
+            "gunicorn_worker_class": "sync",
+            "celery_concurrency": 2,
+            "wrk_seconds_per_run": bench.seconds,
+            "rounds": bench.rounds,
+            "history_sizes": sizes,
+            "seconds": round(time.monotonic() - began),
+        },
+    }
+
+
+def flush_redis(redis: Stack) -> None:
+    import redis as client
+
+    connection = client.Redis.from_url(redis.env["REDIS_URL"])
+    try:
+        connection.flushall()
+    finally:
+        connection.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="shorter runs, for a smoke test")
+    parser.add_argument("--max-history", type=int, default=1_000_000)
+    parser.add_argument(
+        "--databases",
+        default="sqlite,postgres",
+        help="the passes to run, of sqlite,postgres (PostgreSQL is skipped, and said so, "
+        "when no server is installed)",
+    )
+    args = parser.parse_args()
+    databases = args.databases.split(",")
+    if unknown := set(databases) - {"sqlite", "postgres"}:
+        parser.error(f"unknown database: {', '.join(sorted(unknown))}")
+    stop_on_sigterm()
+    began = time.monotonic()
+    this_machine = machine()  # the load average before the bench adds its own
+    OUT.mkdir(parents=True, exist_ok=True)
+    directory = OUT / "redis"
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    redis_port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "TASK_TIME_SCALE": TIME_SCALE,
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "PYTHONUNBUFFERED": "1",
+    }
+    # This process is a Celery client of the stack under test (the bare round
+    # trip): one Redis serves both passes, so its broker settings hold for both.
+    os.environ.update({k: env[k] for k in ("DJANGO_SETTINGS_MODULE", "REDIS_URL")})
+    import django
+
+    django.setup()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request
+
+    redis = Stack(url="", env=env, directory=directory)
+    sizes = [size for size in (1_000, 10_000, 100_000, 1_000_000) if size <= args.max_history]
+    results: dict[str, Any] = {}
+    try:
+        start_redis(redis, redis_port)
+        if "sqlite" in databases:
+            results |= measure_pass("sqlite", redis, sizes, args.quick, full=True)
+        if "postgres" in databases:
+            if postgres_bindir() is None:
+                log("postgres: skipped, no PostgreSQL server installed (scripts/ensure-postgres)")
+                results["postgres"] = {"skipped": "no PostgreSQL server installed"}
+            else:
+                pg_sizes = [size for size in (1_000, POSTGRES_HISTORY) if size <= sizes[-1]]
+                try:
+                    results["postgres"] = measure_pass(
+                        "postgres", redis, pg_sizes, args.quick, full=False
+                    )
+                except Exception as error:  # the SQLite figures still count
+                    log(f"postgres: failed ({error!r}); logs in {OUT / 'stack-postgres'}")
+                    results["postgres"] = {"skipped": f"the pass failed: {error!r}"}
+    except KeyboardInterrupt:
+        log("interrupted; stopping everything")
+        return 130
+    finally:
+        redis.stop()
+    results |= {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": this_machine,
+        "duration_seconds": round(time.monotonic() - began),
+    }
     report.write(results, OUT)
     print(report.markdown(results))
     log(
