@@ -1,9 +1,10 @@
 """`make bench`: start the real stack on loopback, fill the history, measure.
 
 Twice: on SQLite, as `make run` deploys it, then the same table on a private
-PostgreSQL cluster, as the containers deploy it (`measure_pass`). Every figure is measured next to a baseline in the same run (a no-op Django view
-on the same gunicorn, a bare Celery round trip on the same Redis and worker), so
-the ratios hold on a noisy shared machine even when the absolute numbers don't.
+PostgreSQL cluster, as the containers deploy it (`measure_pass`). Every figure is
+measured next to a baseline in the same run (a no-op Django view on the same
+gunicorn, a bare Celery round trip on the same Redis and worker), so the ratios hold
+on a noisy shared machine even when the absolute numbers don't.
 Prints a markdown table and writes var/bench/results.json, results.md and
 growth.png. Every process it starts is stopped again, also on Ctrl-C.
 """
