@@ -49,9 +49,9 @@ class WhenField:
 
 def when_fields(prefix: str, values: dict[str, Any], errors: dict[str, str]) -> list[WhenField]:
     helps = {
-        "countdown": ("Run in (seconds)", "Leave empty to run now; at most 30 days."),
+        "countdown": ("Countdown", "Seconds from now; empty runs it now. At most 30 days."),
         "eta": (
-            "Or run at",
+            "Or at (ETA)",
             f"An ISO 8601 moment with its UTC offset, such as {scheduling.ETA_EXAMPLE}.",
         ),
     }
