@@ -1,6 +1,7 @@
 """Later runs over HTTP: `countdown` and `eta` hold a task SCHEDULED until its time,
 then it runs within a second of it; run now, cancel, and every refused value."""
 
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -196,3 +197,22 @@ def test_a_browser_form_shows_the_error_next_to_the_field(stack: Stack) -> None:
     assert 'id="instant-countdown-error"' in response.text
     assert 'value="-3"' in response.text
     assert 'aria-invalid="true"' in response.text
+
+
+def test_two_schedulers_publish_each_due_task_once(client: httpx.Client, stack: Stack) -> None:
+    second = stack.start("scheduler-2", sys.executable, "manage.py", "publish_due")
+    try:
+        wait_for(lambda: "scheduler ready" in second.log(), 30, "a second scheduler")
+        eta = (datetime.now(UTC) + timedelta(seconds=1.5)).isoformat()
+        task_ids = [schedule_json(client, eta=eta).json()["task_id"] for _ in range(8)]
+
+        for task_id in task_ids:
+            wait_for_status(client, task_id, "SUCCESS")
+    finally:
+        second.stop()
+
+    logs = stack.services["scheduler"].log() + second.log()
+    for task_id in task_ids:
+        statuses = [e["status"] for e in events(client, task_id)]
+        assert statuses == ["SCHEDULED", "PENDING", "STARTED", "SUCCESS"], statuses
+        assert logs.count(f"published scheduled task {task_id}") == 1
