@@ -170,3 +170,18 @@ def test_the_unchanged_poll_is_still_one_query_with_tasks_scheduled(
     assert poll.status_code == 204
     # Something will happen: the table keeps polling at the active pace.
     assert b"every 1s" in fragment or b"every 1.0s" in fragment, fragment[:400]
+
+
+def test_a_task_claimed_by_a_publisher_that_died_before_sending_is_sent_on_start(
+    sent: list[str],
+) -> None:
+    claimed = schedule(-1)
+    TaskRecord.mark_due(str(claimed.task_id), claimed.run_at)  # ... and then it died
+    not_yet = schedule(60)
+
+    assert scheduling.publish_claimed() == [str(claimed.task_id)]
+
+    assert sent == [str(claimed.task_id)]
+    assert "sent" in claimed.events.last().note  # type: ignore[union-attr]
+    not_yet.refresh_from_db()
+    assert not_yet.status == Status.SCHEDULED
