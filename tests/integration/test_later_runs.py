@@ -216,3 +216,28 @@ def test_two_schedulers_publish_each_due_task_once(client: httpx.Client, stack: 
         statuses = [e["status"] for e in events(client, task_id)]
         assert statuses == ["SCHEDULED", "PENDING", "STARTED", "SUCCESS"], statuses
         assert logs.count(f"published scheduled task {task_id}") == 1
+
+
+def test_run_again_offers_the_countdown_and_schedules_with_it(stack: Stack) -> None:
+    with httpx.Client(base_url=stack.url, headers={"Accept": "text/html"}) as browser:
+        done = browser.post("/tasks/", data={"type": "instant"}, headers={"Accept": "*/*"})
+        task_id = done.json()["task_id"]
+        wait_for(
+            lambda: (
+                browser.get(f"/tasks/{task_id}/?format=json").json()["task_status"] == "SUCCESS"
+            ),
+            15,
+            "the first run to finish",
+        )
+        page = browser.get(f"/tasks/{task_id}/")
+        assert 'id="again-countdown"' in page.text
+        token = page.cookies.get("csrftoken") or browser.cookies["csrftoken"]
+        again = browser.post(
+            "/tasks/",
+            headers={"Referer": f"{stack.url}/tasks/{task_id}/", "Accept": "*/*"},
+            data={"type": "instant", "countdown": "600", "csrfmiddlewaretoken": token},
+        )
+
+    assert again.status_code == 202, again.text
+    assert again.json()["task_status"] == "SCHEDULED"
+    httpx.post(f"{stack.url}{again.json()['url']}cancel/")
