@@ -178,6 +178,16 @@ def start_worker(
     return worker
 
 
+def start_scheduler(stack: Stack) -> Service:
+    """The process that publishes scheduled tasks when due (`manage.py publish_due`)."""
+    log_path = stack.directory / "scheduler.log"
+    logged_before = len(log_path.read_text(errors="replace")) if log_path.exists() else 0
+    scheduler = stack.start("scheduler", sys.executable, "manage.py", "publish_due")
+    ready = "scheduler ready"
+    wait_for(lambda: ready in scheduler.log()[logged_before:], 30, "the scheduler to be ready")
+    return scheduler
+
+
 def start_web(stack: Stack, port: int, env: dict[str, str] | None = None) -> Service:
     name = "web" if env is None else f"web-{port}"
     web = stack.start(
@@ -294,6 +304,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config)
         stack.manage("migrate", "--noinput", "-v", "0")
         stack.manage("collectstatic", "--noinput", "-v", "0")
         start_worker(stack)
+        start_scheduler(stack)
         start_web(stack, web_port)
         yield stack
     finally:

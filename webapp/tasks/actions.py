@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
-from webapp.tasks import clearing
+from webapp.tasks import clearing, scheduling
 from webapp.tasks.access import task_owner, visible_tasks
 from webapp.tasks.feedback import tell
 from webapp.tasks.inputs import read_field
@@ -115,6 +115,33 @@ def cancel_task(request: HttpRequest, task_id: str) -> HttpResponse:
         )
     when = "while it ran" if record.started_at else "before it started"
     tell(request, f"Cancelled {record.get_kind_display()} task {record.short_id} {when}.")
+    return after_change(request, record, started)
+
+
+@negotiated("POST")
+def run_now_task(request: HttpRequest, task_id: str) -> HttpResponse:
+    """Publish a scheduled task now, ahead of its time."""
+    started = timezone.now()
+    record = get_record(request, task_id)
+    if not record.can_run_now:
+        raise BadInput(
+            f"Task {record.short_id} is {record.status}, not scheduled; "
+            "only a scheduled task can be run now.",
+            status=409,
+        )
+    try:
+        published = scheduling.run_now(record)
+    except BrokerUnavailable:
+        return error_response(request, 503, BROKER_DOWN)
+    record.refresh_from_db()
+    if not published:
+        raise BadInput(
+            f"Task {record.short_id} left the schedule ({record.status}) before it could "
+            "be run now.",
+            status=409,
+        )
+    kind = record.get_kind_display()
+    tell(request, f"Queued {kind} task {record.short_id} now, ahead of its time.")
     return after_change(request, record, started)
 
 

@@ -23,8 +23,9 @@ from webapp.tasks.representations import BadInput
 
 Params = dict[str, Any]
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-# Form fields of a launch that are not parameters: the entry, Django's CSRF token.
-LAUNCH_FIELDS = frozenset({"type", "csrfmiddlewaretoken"})
+# Form fields of a launch that are not parameters: the entry, Django's CSRF token,
+# and when to run it (Celery's names; scheduling.py reads them).
+LAUNCH_FIELDS = frozenset({"type", "csrfmiddlewaretoken", "eta", "countdown"})
 # How much of a value an error message repeats: enough to recognise it.
 SHOWN_CHARS = 20
 FORM_TRUE = frozenset({"true", "on", "yes", "1"})

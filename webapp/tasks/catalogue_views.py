@@ -7,6 +7,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from webapp.tasks import scheduling
 from webapp.tasks.catalogue import Entry, InvalidParams, Param, entries, entry_of
 from webapp.tasks.inputs import KINDS_BY_NAME
 from webapp.tasks.models import TaskRecord
@@ -34,6 +35,41 @@ class Field:
 
 
 @dataclass(frozen=True)
+class WhenField:
+    """`countdown` or `eta`: when to run it, for later runs (scheduling.py)."""
+
+    name: str
+    label: str
+    help: str
+    id: str
+    value: str
+    error: str
+    example: str = ""
+
+
+def when_fields(prefix: str, values: dict[str, Any], errors: dict[str, str]) -> list[WhenField]:
+    helps = {
+        "countdown": ("Countdown", "Seconds from now; empty runs it now. At most 30 days."),
+        "eta": (
+            "Or at (ETA)",
+            f"An ISO 8601 moment with its UTC offset, such as {scheduling.ETA_EXAMPLE}.",
+        ),
+    }
+    return [
+        WhenField(
+            name,
+            label,
+            help,
+            f"{prefix}-{name}",
+            str(values.get(name) or ""),
+            errors.get(name, ""),
+            scheduling.ETA_EXAMPLE if name == "eta" else "",
+        )
+        for name, (label, help) in helps.items()
+    ]
+
+
+@dataclass(frozen=True)
 class LaunchForm:
     """An entry's parameter form: values as typed, and what is wrong with them."""
 
@@ -42,10 +78,12 @@ class LaunchForm:
     # Errors that belong to no field (a parameter the entry does not have).
     other_errors: list[str]
     prefix: str  # keeps the ids apart when a page shows several forms
+    when: list[WhenField]
 
     @property
     def has_errors(self) -> bool:
-        return bool(self.other_errors) or any(field.error for field in self.fields)
+        fields: list[Field | WhenField] = [*self.fields, *self.when]
+        return bool(self.other_errors) or any(field.error for field in fields)
 
 
 def launch_form(
@@ -63,8 +101,12 @@ def launch_form(
         value = values.get(param.name, param.default)
         text = value if isinstance(value, str) else param.form_value(value)
         fields.append(Field(param, f"{prefix}-{param.name}", text, errors.get(param.name, "")))
-    other = [message for name, message in errors.items() if entry.param(name) is None]
-    return LaunchForm(entry, fields, other, prefix)
+    other = [
+        message
+        for name, message in errors.items()
+        if entry.param(name) is None and name not in scheduling.WHEN_FIELDS
+    ]
+    return LaunchForm(entry, fields, other, prefix, when_fields(prefix, values, errors))
 
 
 def run_again_form(record: TaskRecord) -> LaunchForm | None:

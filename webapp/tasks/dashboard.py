@@ -33,7 +33,7 @@ from webapp.tasks.queues import Queue
 HEX = re.compile(r"^[0-9a-f]{1,32}$")
 # A keyset position: the id of the last row seen, after its sort value when the
 # order has one (a status, or a run time in microseconds).
-CURSOR = re.compile(r"^(?:([A-Z]{1,8}|\d{1,15})\.)?(\d{1,18})$")
+CURSOR = re.compile(r"^(?:([A-Z]{1,9}|\d{1,15})\.)?(\d{1,18})$")
 
 # Rows per page a viewer may pick (plus DASHBOARD_PAGE_SIZE, the default).
 PAGE_SIZES = (10, 25, 50, 100)
@@ -294,7 +294,8 @@ class Snapshot:
 
     @property
     def active(self) -> bool:
-        return any(self.counts[status] for status in ACTIVE_STATUSES)
+        # A scheduled task counts: when it runs, the table shows it within a second.
+        return any(self.counts[status] for status in (Status.SCHEDULED, *ACTIVE_STATUSES))
 
     @property
     def poll_seconds(self) -> float:

@@ -15,8 +15,10 @@ from webapp.tasks.kinds import Kind
 
 
 class Status(models.TextChoices):
-    """Celery's state names, so JSON clients see what Celery would tell them."""
+    """Celery's state names, so JSON clients see what Celery would tell them, and
+    SCHEDULED: held here until its time (`eta`, `countdown`), not yet in the queue."""
 
+    SCHEDULED = "SCHEDULED", "scheduled"
     PENDING = "PENDING", "pending"
     STARTED = "STARTED", "running"
     RETRY = "RETRY", "retrying"
@@ -35,6 +37,12 @@ LOST_RETRY_GRACE = timedelta(seconds=60)
 STARTABLE_STATUSES = (Status.PENDING, Status.RETRY)
 FINISHED_STATUSES = (Status.SUCCESS, Status.FAILURE, Status.REVOKED)
 RETRYABLE_STATUSES = (Status.FAILURE, Status.REVOKED)
+# A scheduled task is not active (no worker has it, nothing waits in a queue), but it
+# can be cancelled as an active one can.
+CANCELLABLE_STATUSES = (Status.SCHEDULED, *ACTIVE_STATUSES)
+# Published this much after its time or more, a scheduled task's timeline says it was
+# late (the publisher was not running, or the database was slow to answer).
+LATE_AFTER = timedelta(seconds=1)
 
 
 class TaskRecord(models.Model):
@@ -42,13 +50,16 @@ class TaskRecord(models.Model):
     # task_id is the Celery task id that URLs and JSON use.
     task_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.PositiveSmallIntegerField(choices=Kind.choices)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(max_length=9, choices=Status.choices, default=Status.PENDING)
     progress = models.PositiveSmallIntegerField(default=0)
     attempts = models.PositiveSmallIntegerField(default=0)
     submitted_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     retry_at = models.DateTimeField(null=True, blank=True)
+    # When a task launched with `eta` or `countdown` is due: it waits here, SCHEDULED,
+    # until scheduling.publish_due queues it (see there why not in Redis).
+    run_at = models.DateTimeField(null=True, blank=True)
     # How long the last attempt ran, written when the task finishes (see _transition),
     # so that the table can sort by run time along an index.
     run_time = models.DurationField(null=True, blank=True)
@@ -95,6 +106,8 @@ class TaskRecord(models.Model):
             models.Index(fields=["run_time", "id"], name="task_run_time_idx"),
             # Each queue's oldest waiting task (queues.py): one seek per kind.
             models.Index(fields=["status", "kind", "id"], name="task_status_kind_idx"),
+            # The scheduler's one query per tick: the scheduled tasks now due.
+            models.Index(fields=["status", "run_at"], name="task_due_idx"),
         ]
 
     def __str__(self) -> str:
@@ -122,8 +135,16 @@ class TaskRecord(models.Model):
         return self.status in ACTIVE_STATUSES
 
     @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+    @property
     def can_cancel(self) -> bool:
-        return self.status in ACTIVE_STATUSES
+        return self.status in CANCELLABLE_STATUSES
+
+    @property
+    def can_run_now(self) -> bool:
+        return self.status == Status.SCHEDULED
 
     @property
     def can_retry(self) -> bool:
@@ -142,13 +163,19 @@ class TaskRecord(models.Model):
         return max(0.0, (end - self.started_at).total_seconds())
 
     @property
+    def queued_since(self) -> datetime:
+        """When it began to wait for a worker: its submission, or for a scheduled task
+        its time (the wait before is what was asked for, not queueing)."""
+        return max(self.submitted_at, self.run_at) if self.run_at else self.submitted_at
+
+    @property
     def queued_seconds(self) -> float | None:
         """Seconds between submission and the first start (or now, while queued)."""
         if self.started_at is None:
-            return (
-                None if self.finished_at else (timezone.now() - self.submitted_at).total_seconds()
-            )
-        return max(0.0, (self.started_at - self.submitted_at).total_seconds())
+            if self.finished_at or self.status == Status.SCHEDULED:
+                return None
+            return max(0.0, (timezone.now() - self.queued_since).total_seconds())
+        return max(0.0, (self.started_at - self.queued_since).total_seconds())
 
     @property
     def seconds_left(self) -> float | None:
@@ -187,6 +214,7 @@ class TaskRecord(models.Model):
             "started_at": _iso(self.started_at),
             "finished_at": _iso(self.finished_at),
             "retry_at": _iso(self.retry_at),
+            "run_at": _iso(self.run_at),
             "queued_seconds": _round(self.queued_seconds),
             "run_seconds": _round(self.run_seconds),
             "seconds_left": _round(self.seconds_left),
@@ -241,14 +269,66 @@ class TaskRecord(models.Model):
         retry_of: "TaskRecord | None" = None,
         owner: Any = None,
         params: dict[str, Any] | None = None,
+        run_at: datetime | None = None,
     ) -> "TaskRecord":
+        """A new task, PENDING for the caller to publish, or with `run_at`, SCHEDULED
+        for scheduling.publish_due to publish when due."""
+        status = Status.SCHEDULED if run_at else Status.PENDING
         with transaction.atomic():
-            record = cls.objects.create(kind=kind, retry_of=retry_of, owner=owner, params=params)
-            note = f"retry of {retry_of.short_id}" if retry_of else ""
+            record = cls.objects.create(
+                kind=kind,
+                retry_of=retry_of,
+                owner=owner,
+                params=params,
+                status=status,
+                run_at=run_at,
+            )
+            notes = [f"retry of {retry_of.short_id}"] if retry_of else []
+            if run_at:
+                notes.append(f"to run at {run_at.isoformat(timespec='milliseconds')}")
             TaskEvent.objects.create(
-                task=record, status=Status.PENDING, at=record.submitted_at, note=note
+                task=record, status=status, at=record.submitted_at, note="; ".join(notes)
             )
         return record
+
+    @classmethod
+    def due(cls, now: datetime, limit: int = 100) -> list[tuple[str, int, datetime]]:
+        """(task id, kind, run_at) of the scheduled tasks due by `now`, earliest first:
+        one range on task_due_idx, however many are scheduled later."""
+        rows = (
+            cls.objects.filter(status=Status.SCHEDULED, run_at__lte=now)
+            .order_by("run_at")
+            .values_list("task_id", "kind", "run_at")[:limit]
+        )
+        return [(str(task_id), kind, run_at) for task_id, kind, run_at in rows]
+
+    @classmethod
+    def mark_due(cls, task_id: str, run_at: datetime | None, note: str = "") -> bool:
+        """Claim a scheduled task for publishing: SCHEDULED to PENDING, once. Of any
+        number of publishers (and a person's "run now") only the one whose UPDATE
+        changed the row goes on to publish it. The timeline says when it was due and
+        how late it is, when it is."""
+        now = timezone.now()
+        if not note and run_at is not None:
+            late = now - run_at
+            note = f"due at {run_at.isoformat(timespec='milliseconds')}"
+            if late >= LATE_AFTER:
+                note += (
+                    f"; published {late.total_seconds():.1f} s late "
+                    "(no scheduler was running when it came due)"
+                )
+        return cls._transition(task_id, (Status.SCHEDULED,), note=note, status=Status.PENDING)
+
+    @classmethod
+    def mark_unpublished(cls, task_id: str, why: str) -> bool:
+        """A claimed task whose message the broker would not take goes back to
+        SCHEDULED (still due), for the next tick to publish."""
+        return cls._transition(
+            task_id,
+            (Status.PENDING,),
+            note=f"not queued: {why}; trying again",
+            status=Status.SCHEDULED,
+        )
 
     @classmethod
     def params_of(cls, task_id: str) -> dict[str, Any] | None:
@@ -412,10 +492,12 @@ class TaskRecord(models.Model):
         return cls._transition(task_id, (Status.PENDING,), note=note, status=Status.PENDING)
 
     @classmethod
-    def mark_cancelled(cls, task_id: str, note: str) -> bool:
+    def mark_cancelled(
+        cls, task_id: str, note: str, allowed: tuple[str, ...] = CANCELLABLE_STATUSES
+    ) -> bool:
         return cls._transition(
             task_id,
-            ACTIVE_STATUSES,
+            allowed,
             note=note,
             status=Status.REVOKED,
             retry_at=None,
@@ -427,7 +509,7 @@ class TaskEvent(models.Model):
     """One change of state of a task, for its timeline."""
 
     task = models.ForeignKey(TaskRecord, on_delete=models.CASCADE, related_name="events")
-    status = models.CharField(max_length=8, choices=Status.choices)
+    status = models.CharField(max_length=9, choices=Status.choices)
     at = models.DateTimeField()
     note = models.TextField(blank=True)
 
@@ -443,7 +525,7 @@ class StatusCount(models.Model):
     insert, delete and status change (migration 0002), so the dashboard's counters
     read six rows instead of counting the whole history."""
 
-    status = models.CharField(max_length=8, choices=Status.choices, primary_key=True)
+    status = models.CharField(max_length=9, choices=Status.choices, primary_key=True)
     count = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
@@ -464,7 +546,7 @@ class OwnerStatusCount(models.Model):
     # A user's id without a foreign key: the triggers write it, and a deleted user's
     # rows fall to zero as their tasks lose the owner.
     owner_id = models.BigIntegerField()
-    status = models.CharField(max_length=8, choices=Status.choices)
+    status = models.CharField(max_length=9, choices=Status.choices)
     count = models.BigIntegerField(default=0)
 
     class Meta:
@@ -487,7 +569,7 @@ class FinishedMinute(models.Model):
 
     minute = models.DateTimeField()
     kind = models.PositiveSmallIntegerField(choices=Kind.choices)
-    status = models.CharField(max_length=8, choices=Status.choices)
+    status = models.CharField(max_length=9, choices=Status.choices)
     owner_id = models.BigIntegerField()  # a user's id, or EVERYONE; no foreign key
     count = models.BigIntegerField(default=0)
     timed = models.BigIntegerField(default=0)  # how many of them have a run time

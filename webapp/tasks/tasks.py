@@ -9,7 +9,7 @@ STARTED.
 
 import logging
 import traceback
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from billiard.einfo import ExceptionWithTraceback  # type: ignore[attr-defined]
@@ -30,7 +30,7 @@ from webapp.tasks import (
     workers,  # also registers the heartbeat receivers
 )
 from webapp.tasks.kinds import Kind
-from webapp.tasks.models import TaskRecord
+from webapp.tasks.models import Status, TaskRecord
 from webapp.tasks.publishing import BrokerUnavailable, publish
 
 __all__ = ["BrokerUnavailable", "cancel", "launch", "run_task"]
@@ -125,15 +125,19 @@ def launch(
     retry_of: TaskRecord | None = None,
     owner: Any = None,
     params: dict[str, Any] | None = None,
+    run_at: datetime | None = None,
 ) -> TaskRecord:
-    """Record a new task as PENDING, with its complete `params`, and queue it.
+    """Record a new task as PENDING, with its complete `params`, and queue it; with
+    `run_at`, record it SCHEDULED for scheduling.publish_due to queue when due.
 
     The record is committed before the message is sent, so the worker always finds
     it. If the broker cannot take the message, the record is removed again and
     BrokerUnavailable raised: no task is listed that will never run. (A process that
     dies in between leaves a PENDING row: publishing.requeue_orphans sends it.)
     """
-    record = TaskRecord.submit(kind, retry_of=retry_of, owner=owner, params=params)
+    record = TaskRecord.submit(kind, retry_of=retry_of, owner=owner, params=params, run_at=run_at)
+    if run_at is not None:
+        return record
     try:
         publish(str(record.task_id), int(kind))
     except BrokerUnavailable as exc:
@@ -154,7 +158,15 @@ def cancel(record: TaskRecord) -> bool:
     it was (and the caller says so) rather than showing REVOKED for a task that
     still runs. Returns False if the task finished in the meantime.
     """
-    was_running = record.status != "PENDING"
+    task_id = str(record.task_id)
+    if record.status == Status.SCHEDULED:
+        # Nothing was sent anywhere: the record is all there is. If it was published
+        # just now, it is cancelled as a pending task below.
+        due = record.run_at.isoformat(timespec="milliseconds") if record.run_at else "?"
+        note = f"cancelled before its time (it was due at {due})"
+        if TaskRecord.mark_cancelled(task_id, note=note, allowed=(Status.SCHEDULED,)):
+            return True
+    was_running = record.status not in (Status.PENDING, Status.SCHEDULED)
     try:
         # Tells the worker's task_revoked receiver that the dashboard writes the
         # record itself, with its own note.

@@ -53,7 +53,7 @@ def durations(
         if event.status != Status.STARTED:
             continue
         after = events[index + 1] if index + 1 < len(events) else None
-        end = after.at if after else (record.finished_at if not record.is_active else None)
+        end = after.at if after else (record.finished_at if record.is_finished else None)
         attempts.append(
             Attempt(
                 number=len(attempts) + 1,
@@ -63,12 +63,15 @@ def durations(
                 seconds=max(0.0, ((end or now) - event.at).total_seconds()),
             )
         )
-    finished = not record.is_active
+    finished = record.is_finished
+    # A scheduled task queues from its time on, not from its submission.
     if attempts:
-        queued: float | None = (attempts[0].started_at - record.submitted_at).total_seconds()
+        queued: float | None = (attempts[0].started_at - record.queued_since).total_seconds()
+    elif record.status == Status.SCHEDULED:
+        queued = None
     else:
         waited_until = record.finished_at if finished else now
-        queued = (waited_until - record.submitted_at).total_seconds() if waited_until else None
+        queued = (waited_until - record.queued_since).total_seconds() if waited_until else None
     return Durations(
         queued_seconds=None if queued is None else max(0.0, queued),
         attempts=attempts,

@@ -13,5 +13,6 @@ urlpatterns = [
     path("<str:task_id>/", views.task_detail, name="detail"),
     path("<str:task_id>/cancel/", actions.cancel_task, name="cancel"),
     path("<str:task_id>/retry/", actions.retry_task, name="retry"),
+    path("<str:task_id>/run-now/", actions.run_now_task, name="run_now"),
     path("<str:task_id>/delete/", actions.delete_task, name="delete"),
 ]

@@ -44,7 +44,9 @@ from webapp.tasks.representations import (
     error_response,
     negotiated,
 )
+from webapp.tasks.scheduling import read_run_at
 from webapp.tasks.tasks import BrokerUnavailable, launch
+from webapp.tasks.templatetags.moments import moment
 
 logger = logging.getLogger(__name__)
 
@@ -177,12 +179,13 @@ def submit_task(request: HttpRequest) -> HttpResponse:
     started = timezone.now()
     try:
         kind, params = read_launch(request)
+        run_at = read_run_at(request, entry_of(kind))
     except InvalidParams as exc:
         return params_refused(request, exc)
     if limited := rate_limited(request):
         return limited
     try:
-        record = launch(kind, owner=task_owner(request), params=params)
+        record = launch(kind, owner=task_owner(request), params=params, run_at=run_at)
     except BrokerUnavailable:
         return error_response(request, 503, BROKER_DOWN)
     answer = answer_for(request)
@@ -202,6 +205,13 @@ def launched_message(record: TaskRecord, query: TableQuery) -> str:
     """Launched (with a link), and why the table does not show it, if it does not."""
     link = format_html('<a href="{}"><code>{}</code></a>', record.url, record.short_id)
     said = format_html("Launched {} task {}.", record.get_kind_display(), link)
+    if record.run_at:
+        said = format_html(
+            "Scheduled {} task {} to run {}.",
+            record.get_kind_display(),
+            link,
+            moment(record.run_at, relative="in"),
+        )
     if on_page(query, record.pk):
         return said
     if query.is_filtered and not query.filtered().filter(pk=record.pk).exists():
