@@ -69,6 +69,16 @@ def send_notification(seconds: float, report: ProgressReporter) -> dict[str, Any
     return {"sent": "notification", "to": "on-call", "message": "the nightly export is ready"}
 
 
+# The kinds whose body only sleeps in steps: with nothing to sleep, it returns at once.
+SLEEPING_KINDS = (Kind.INSTANT, Kind.SHORT, Kind.MEDIUM, Kind.LONG)
+
+
+def returns_at_once(kind: Kind, scale: float) -> bool:
+    """Whether run() returns at once without reporting progress, so that the task's
+    start and finish can share one database commit (TaskRecord.run_at_once)."""
+    return kind in SLEEPING_KINDS and kind.seconds * scale <= 0
+
+
 def run(kind: Kind, scale: float, report: ProgressReporter, attempt: int = 0) -> Any:
     """Do the work of one task of `kind`, durations multiplied by `scale`.
 
