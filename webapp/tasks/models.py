@@ -204,11 +204,9 @@ class TaskRecord(models.Model):
             )
         # No savepoint when nested (run_at_once): a failure there rolls back the whole.
         with transaction.atomic(savepoint=False):
-            changed = (
-                cls.objects.filter(task_id=task_id, status__in=allowed)
-                .filter(**(only_if or {}))
-                .update(updated_at=now, **changes)
-            )
+            changed = cls.objects.filter(
+                task_id=task_id, status__in=allowed, **(only_if or {})
+            ).update(updated_at=now, **changes)
             if changed:
                 TaskEvent.append(task_id, changes["status"], now, note)
         return bool(changed)
