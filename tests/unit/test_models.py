@@ -1,6 +1,7 @@
 """State changes on the task record: conditional, so racing writers can't clobber."""
 
 import pytest
+from django.contrib.auth.models import User
 
 from webapp.tasks.kinds import Kind
 from webapp.tasks.models import Status, TaskRecord
@@ -83,3 +84,27 @@ def test_a_second_start_of_the_same_attempt_is_refused() -> None:
     task = TaskRecord.objects.get(task_id=task_id)
     assert (task.worker, task.worker_instance, task.attempts) == ("w1", "i1", 1)
     assert list(task.events.values_list("status", flat=True)) == ["STARTED"]
+
+
+def test_a_submitted_task_is_stored_pending_with_its_first_event(
+    django_user_model: type[User],
+) -> None:
+    owner = django_user_model.objects.create_user("alice")
+    failed = TaskRecord.submit(Kind.FAILING, owner=owner)
+
+    task = TaskRecord.submit(Kind.LONG, retry_of=failed, owner=owner)
+
+    stored = TaskRecord.objects.get(pk=task.pk)
+    assert stored.task_id == task.task_id
+    assert (stored.kind, stored.status, stored.progress, stored.attempts) == (
+        Kind.LONG,
+        Status.PENDING,
+        0,
+        0,
+    )
+    assert (stored.retry_of, stored.owner) == (failed, owner)
+    assert stored.submitted_at == task.submitted_at
+    assert stored.result is None
+    assert [(e.status, e.at, e.note) for e in stored.events.all()] == [
+        (Status.PENDING, task.submitted_at, f"retry of {failed.short_id}")
+    ]

@@ -1,12 +1,15 @@
 """The sweep that sends again the PENDING tasks whose message never reached Redis."""
 
+import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 
+from conftest import wait_for
 from webapp.celery import app as celery_app
 from webapp.tasks import publishing
 from webapp.tasks.kinds import Kind
@@ -93,3 +96,39 @@ def test_workers_sweep_one_at_a_time_and_not_more_often_than_the_throttle(
     assert len(publishing.requeue_orphans()) == 1
     queued(1, published=False)
     assert publishing.requeue_orphans() == []  # within SWEEP_EVERY_SECONDS
+
+
+class CountedWrites:
+    """The cache, counting the calls that write to it."""
+
+    def __init__(self) -> None:
+        self.writes = 0
+
+    def set(self, *args: Any, **kwargs: Any) -> Any:
+        self.writes += 1
+        return cache.set(*args, **kwargs)
+
+    def set_many(self, *args: Any, **kwargs: Any) -> Any:
+        self.writes += 1
+        return cache.set_many(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(cache, name)
+
+
+def test_the_markers_of_many_publishes_are_written_together(
+    sent: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One Redis round trip per submit was a third of the submit's calls to Redis.
+    counted = CountedWrites()
+    monkeypatch.setattr(publishing, "cache", counted)
+    ids = [str(uuid.uuid4()) for _ in range(20)]
+
+    for task_id in ids:
+        publishing.publish(task_id, int(Kind.INSTANT))
+
+    def all_marked() -> bool:
+        return len(cache.get_many([publishing.marker(task_id) for task_id in ids])) == len(ids)
+
+    wait_for(all_marked, 10, "the markers of 20 published tasks")
+    assert counted.writes < len(ids) / 2

@@ -6,6 +6,12 @@ was kept, leaves a row that would never run. So every successful publish leaves 
 marker in the cache (Redis), and a sweep, run on worker heartbeats by one worker at
 a time, queues again the PENDING rows past ORPHAN_AFTER_SECONDS without one.
 
+Markers are written in batches, by a thread of each process, MARKER_FLUSH_SECONDS
+after the first of a batch: one Redis round trip for many submits, none in the
+submit's own answer. ORPHAN_AFTER_SECONDS (at least 1 s) is well above that, so
+the sweep finds the marker of every message that was sent. A process killed with
+markers unwritten only makes the sweep send those tasks again.
+
 A message published twice is harmless: TaskRecord.mark_started lets only the first
 copy start, and the other is skipped. So the sweep may err on the side of sending.
 
@@ -15,7 +21,11 @@ time. A row, once checked, never needs checking again: a task that goes back to
 PENDING later (its worker lost) is published again by whoever moved it.
 """
 
+import atexit
 import logging
+import os
+import threading
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -33,6 +43,7 @@ logger = logging.getLogger(__name__)
 TASK_NAME = "tasks.run"
 # Long enough for the sweep to have checked the row (it runs every few seconds).
 MARKER_SECONDS = 24 * 3600
+MARKER_FLUSH_SECONDS = 0.1
 SWEEP_EVERY_SECONDS = 10
 SWEEP_BATCH = 1000
 SWEEP_LOCK = "orphan-sweep:lock"
@@ -66,12 +77,54 @@ def publish(task_id: str, kind: int, retries: int = 0) -> None:
         )
     except OperationalError as exc:
         raise BrokerUnavailable(str(exc)) from exc
-    try:
-        cache.set(marker(task_id), 1, timeout=MARKER_SECONDS)
-    except RedisError:
-        # The message is queued; without the marker the sweep sends a second copy,
-        # which mark_started skips.
-        logger.warning("task %s queued, but its marker was not written", task_id)
+    markers.add(task_id)
+
+
+class MarkerWriter:
+    """Writes the markers of the messages this process published, in batches, from a
+    daemon thread of its own (started on first use in each process)."""
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        # Also in a child just forked: the parent's lock may have been held, and its
+        # thread and the ids it had yet to write stay with the parent.
+        self._due: list[str] = []
+        self._wake = threading.Condition()
+        self._pid = 0
+
+    def add(self, task_id: str) -> None:
+        with self._wake:
+            if self._pid != os.getpid():
+                self._pid = os.getpid()
+                threading.Thread(target=self._run, name="publish-markers", daemon=True).start()
+            self._due.append(task_id)
+            self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                self._wake.wait_for(lambda: bool(self._due))
+            time.sleep(MARKER_FLUSH_SECONDS)  # let the submits of that moment join
+            self.flush()
+
+    def flush(self) -> None:
+        with self._wake:
+            batch, self._due = self._due, []
+        if not batch:
+            return
+        try:
+            cache.set_many({marker(task_id): 1 for task_id in batch}, timeout=MARKER_SECONDS)
+        except RedisError:
+            # The messages are queued; without markers the sweep sends second
+            # copies, which mark_started skips.
+            logger.warning("%d tasks queued, but their markers were not written", len(batch))
+
+
+markers = MarkerWriter()
+os.register_at_fork(after_in_child=markers._reset)
+atexit.register(markers.flush)
 
 
 def requeue_orphans() -> list[str]:

@@ -86,23 +86,33 @@ class DashboardTask(Task):  # type: ignore[type-arg]
 def run_task(self: Task[Any, Any], kind: int) -> Any:
     """Run one task of `kind`, keeping its record up to date as it goes."""
     task_id = str(self.request.id)
-    if not TaskRecord.mark_started(
-        task_id, worker=self.request.hostname or "", instance=workers.INSTANCE
-    ):
-        # Cancelled or deleted before a worker got to it, finished, or running
-        # already: a second copy of its message (redelivered by Redis, or sent again
-        # by workers.py or publishing.py). Do none of the work.
-        logger.info("skipping task %s: it is no longer waiting to run", task_id)
-        return None
+    worker = self.request.hostname or ""
     attempt = self.request.retries
-    try:
-        result = work.run(
+    params = TaskRecord.params_of(task_id)
+
+    def body() -> Any:
+        return work.run(
             Kind(kind),
             scale=settings.TASK_TIME_SCALE,
             report=lambda percent: TaskRecord.report_progress(task_id, percent),
             attempt=attempt,
-            params=TaskRecord.params_of(task_id),
+            params=params,
         )
+
+    try:
+        if work.returns_at_once(Kind(kind), settings.TASK_TIME_SCALE, params):
+            # Start and finish share one commit (see TaskRecord.run_at_once).
+            started, result = TaskRecord.run_at_once(task_id, worker, workers.INSTANCE, body)
+            if not started:
+                logger.info("skipping task %s: it is no longer waiting to run", task_id)
+            return result
+        if not TaskRecord.mark_started(task_id, worker=worker, instance=workers.INSTANCE):
+            # Cancelled or deleted before a worker got to it, finished, or running
+            # already: a second copy of its message (redelivered by Redis, or sent
+            # again by workers.py or publishing.py). Do none of the work.
+            logger.info("skipping task %s: it is no longer waiting to run", task_id)
+            return None
+        result = body()
     except work.TransientError as exc:
         error = f"{type(exc).__name__}: {exc}"
         if attempt >= MAX_RETRIES:

@@ -191,7 +191,7 @@ def submit_task(request: HttpRequest) -> HttpResponse:
     answer = answer_for(request)
     if answer is Answer.JSON:
         response = JsonResponse(record.as_json(), status=202)
-        response["Location"] = record.as_json()["url"]
+        response["Location"] = record.url
         return response
     if answer is Answer.FRAGMENT:
         query = table_query(request, from_page=True)

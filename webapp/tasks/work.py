@@ -214,6 +214,19 @@ def call_flaky_upstream(params: Params, run: Run) -> dict[str, Any]:
     return {"attempts": run.attempt + 1, "upstream": "ok"}
 
 
+# The kinds whose body only sleeps in steps: with nothing to sleep, it returns at once.
+SLEEPING_KINDS = (Kind.INSTANT, Kind.SHORT, Kind.MEDIUM, Kind.LONG)
+
+
+def returns_at_once(kind: Kind, scale: float, params: Params | None = None) -> bool:
+    """Whether run() returns at once, so that the task's start and finish can share
+    one database commit (TaskRecord.run_at_once)."""
+    if kind not in SLEEPING_KINDS:
+        return False
+    entry = entry_of(kind)
+    return entry.expected_seconds(entry.complete(params)) * scale <= 0
+
+
 NOTIFY_SECONDS = 10.0
 
 
