@@ -12,14 +12,21 @@ covers the filters and the owner, the key the scheme and host.
 
 import logging
 from datetime import datetime
+from functools import cache, lru_cache
 from typing import Any
 
-from django.core.cache import cache
+from django.core.cache import cache as shared_cache
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from webapp.tasks.dashboard import TableQuery, dashboard_context, poll_version, snapshot
+from webapp.tasks.dashboard import (
+    TableQuery,
+    dashboard_context,
+    filters_context,
+    poll_version,
+    snapshot,
+)
 from webapp.tasks.models import Status, TaskEvent
 
 logger = logging.getLogger(__name__)
@@ -29,26 +36,36 @@ logger = logging.getLogger(__name__)
 KEEP_SECONDS = 120
 
 
-def _cache_get(key: str) -> Any:
+def _cache_get_many(keys: list[str]) -> dict[str, Any]:
     try:
-        return cache.get(key)
-    except Exception:  # Redis down: render instead, as if nothing were cached
+        return shared_cache.get_many(keys)
+    except Exception:  # Redis down, or an entry that is not JSON: render, as on a miss
         logger.warning("live fragment cache unavailable", exc_info=True)
-        return None
+        return {}
 
 
-def _cache_set(key: str, value: Any) -> None:
+def _cache_set(key: str, value: Any, only_if_new: bool = False) -> None:
     try:
-        cache.set(key, value, KEEP_SECONDS)
+        if only_if_new:
+            shared_cache.add(key, value, KEEP_SECONDS)
+        else:
+            shared_cache.set(key, value, KEEP_SECONDS)
     except Exception:
         logger.warning("live fragment cache unavailable", exc_info=True)
 
 
-def shared_fragment(request: HttpRequest, query: TableQuery) -> dict[str, Any]:
+def shared_fragment(
+    request: HttpRequest, query: TableQuery, since: str | None = None
+) -> tuple[dict[str, Any], datetime | None]:
     """The table with its out-of-band counters, workers and charts, rendered once per
-    version: {"version", "html", "tasks": {"pk": label}, "first_seen": ISO 8601}."""
+    version: {"version", "html", "tasks": {"pk": label}, "first_seen": ISO 8601}; and
+    when the poller's own version `since` was first rendered (None if unknown), to
+    announce what changed since. One round trip to Redis when the entry is there."""
     origin = f"{request.scheme}://{request.get_host()}"
-    entry = _cache_get(f"live:{poll_version(query)}:{origin}")
+    key = f"live:{poll_version(query)}:{origin}"
+    seen_key = f"live-seen:{since}"
+    found = _cache_get_many([key, seen_key] if since else [key])
+    entry = found.get(key)
     if entry is None:
         # Taken before the snapshot: any change after it is announced to the next poll.
         read_at = timezone.now()
@@ -62,23 +79,16 @@ def shared_fragment(request: HttpRequest, query: TableQuery) -> dict[str, Any]:
             "first_seen": read_at.isoformat(),
         }
         _cache_set(f"live:{snap.version}:{origin}", entry)
-    return dict(entry)
+        # The first render of a version, from whichever origin, says when it was seen.
+        _cache_set(f"live-seen:{snap.version}", entry["first_seen"], only_if_new=True)
+    return entry, _moment(found.get(seen_key))
 
 
-def first_seen(version: str | None) -> datetime | None:
-    """When a version was first rendered, to announce what changed since."""
-    if not version:
-        return None
-    entry = _cache_get(f"live-seen:{version}")
+def _moment(value: Any) -> datetime | None:
     try:
-        return datetime.fromisoformat(entry) if isinstance(entry, str) else None
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
         return None
-
-
-def remember_first_seen(entry: dict[str, Any]) -> None:
-    if _cache_get(f"live-seen:{entry['version']}") is None:
-        _cache_set(f"live-seen:{entry['version']}", entry["first_seen"])
 
 
 def announcements(entry: dict[str, Any], since: datetime | None) -> list[str]:
@@ -89,3 +99,23 @@ def announcements(entry: dict[str, Any], since: datetime | None) -> list[str]:
     labels = {int(pk): label for pk, label in entry["tasks"].items()}
     events = TaskEvent.objects.filter(task_id__in=labels, at__gt=since).order_by("at")[:5]
     return [f"Task {labels[e.task_id]} {Status(e.status).label}." for e in events]
+
+
+def announcer(lines: list[str]) -> str:
+    """The aria-live region, out of band: these lines, or emptied."""
+    if not lines:
+        return _quiet_announcer()
+    return render_to_string("dashboard.html#announcer", {"announcements": lines, "oob": True})
+
+
+@cache
+def _quiet_announcer() -> str:
+    # Most polls announce nothing: the same few bytes every time.
+    return render_to_string("dashboard.html#announcer", {"announcements": [], "oob": True})
+
+
+@lru_cache(maxsize=256)
+def filters_form(query: TableQuery) -> str:
+    """The filter form showing the query's values, out of band. It holds nothing but
+    the query (a GET form: no CSRF token), so it is rendered once per query."""
+    return render_to_string("dashboard.html#filters", filters_context(query) | {"oob": True})

@@ -12,7 +12,6 @@ from django.core.exceptions import TooManyFieldsSent
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -24,7 +23,6 @@ from webapp.tasks.dashboard import (
     BadQuery,
     TableQuery,
     dashboard_context,
-    filters_context,
     on_page,
     poll_version,
     snapshot,
@@ -116,19 +114,16 @@ def render_live(
 ) -> HttpResponse:
     """The live fragment: shared by every dashboard with these filters, plus what
     is this request's own (announcements, and the filter form on navigation)."""
-    entry = live.shared_fragment(request, query)
-    live.remember_first_seen(entry)
-    heard_since = live.first_seen(since) or announce_since
-    own = {"announcements": live.announcements(entry, heard_since), "oob": True}
-    parts = [entry["html"], render_to_string("dashboard.html#announcer", own)]
+    entry, since_seen = live.shared_fragment(request, query, since)
+    heard_since = since_seen or announce_since
+    parts = [entry["html"], live.announcer(live.announcements(entry, heard_since))]
     if since is None:
         parts.append(messages_oob(request))
     # Navigation (counters, pager, back) brings the filter form along; polls and the
     # form's own requests leave it alone, so typing is never interrupted.
     navigation = request.method == "GET" and since is None
     if navigation and htmx_trigger(request) != "filters":
-        form = filters_context(query) | {"oob": True}
-        parts.append(render_to_string("dashboard.html#filters", form))
+        parts.append(live.filters_form(query))
     response = HttpResponse("".join(parts), status=status)
     if navigation:
         # Filters and paging put the canonical URL in the address bar (bookmarks,
