@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django_htmx.http import push_url
 
-from webapp.tasks import live, timeline
+from webapp.tasks import detail_json, live, timeline
 from webapp.tasks.access import owner_scope, seconds_until_allowed, task_owner, visible_tasks
 from webapp.tasks.dashboard import (
     BadQuery,
@@ -31,7 +31,7 @@ from webapp.tasks.dashboard import (
 from webapp.tasks.feedback import messages_oob, tell
 from webapp.tasks.inputs import read_kind
 from webapp.tasks.kinds import Kind
-from webapp.tasks.models import TaskEvent, TaskRecord
+from webapp.tasks.models import TaskRecord
 from webapp.tasks.representations import (
     Answer,
     BadInput,
@@ -219,8 +219,7 @@ def get_record(request: HttpRequest, task_id: str) -> TaskRecord:
     try:
         return visible_tasks(request).select_related("retry_of").get(task_id=uuid.UUID(task_id))
     except (ValueError, TaskRecord.DoesNotExist):
-        shown = task_id if len(task_id) <= 40 else task_id[:40] + "…"
-        raise BadInput(f"There is no task with id {shown!r}.", status=404) from None
+        raise detail_json.not_found(task_id) from None
 
 
 def retry_of_visible(request: HttpRequest, record: TaskRecord) -> TaskRecord | None:
@@ -258,22 +257,8 @@ def detail_context(request: HttpRequest, record: TaskRecord) -> dict[str, object
 
 
 def render_detail(request: HttpRequest, record: TaskRecord) -> HttpResponse:
+    """The task's page, or its htmx fragment (JSON: detail_json.answer)."""
     answer = answer_for(request)
-    if answer is Answer.JSON:
-        events = list(record.events.all())  # one read, for the durations and the list
-        times = timeline.durations(record, events)
-        return JsonResponse(
-            task_json(request, record)
-            | {
-                # From the timeline: first start, and every attempt's run (the list
-                # shows the latest attempt's, from the record alone).
-                "queued_seconds": _round(times.queued_seconds),
-                "run_seconds": _round(times.ran_seconds),
-                "attempt_seconds": [_round(a.seconds) for a in times.attempts],
-                "events": event_json(events),
-                "retries": [str(r.task_id) for r in retries_visible(request, record)],
-            }
-        )
     version = record.updated_at.isoformat()
     if answer is Answer.FRAGMENT and request.GET.get("since") == version:
         return HttpResponse(status=204)
@@ -285,14 +270,6 @@ def render_detail(request: HttpRequest, record: TaskRecord) -> HttpResponse:
     return response
 
 
-def _round(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds, 2)
-
-
-def event_json(events: list[TaskEvent]) -> list[dict[str, str]]:
-    return [{"status": e.status, "at": e.at.isoformat(), "note": e.note} for e in events]
-
-
 # The table shows 8 characters of an id; fewer would too often name several tasks.
 SHORT_ID = re.compile(r"^[0-9a-fA-F]{8}[0-9a-fA-F-]{0,27}$")
 
@@ -301,6 +278,8 @@ SHORT_ID = re.compile(r"^[0-9a-fA-F]{8}[0-9a-fA-F-]{0,27}$")
 def task_detail(request: HttpRequest, task_id: str) -> HttpResponse:
     if SHORT_ID.match(task_id) and len(task_id.replace("-", "")) < 32:
         return redirect_short_id(request, task_id)
+    if answer_for(request) is Answer.JSON:
+        return detail_json.answer(request, task_id)
     return render_detail(request, get_record(request, task_id))
 
 
