@@ -125,7 +125,7 @@ def test_a_busy_hour_costs_the_same_queries_and_about_the_same_work(
     extra = 2 if owner else 0
     assert {name: cost.queries for name, cost in busy.items()} == {
         "page": 5 + extra,
-        "changed poll": 14 + extra,
+        "changed poll": 13 + extra,
         "unchanged poll": 1 + extra,
         "task JSON": 3 + extra,
         "retry JSON": 3 + extra,

@@ -11,20 +11,24 @@ covers the filters and the owner, the key the scheme and host.
 """
 
 import logging
+import zlib
+from collections import OrderedDict
 from datetime import datetime
 from functools import cache, lru_cache
+from threading import Lock
 from typing import Any
 
 from django.core.cache import cache as shared_cache
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.middleware.gzip import re_accepts_gzip
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 
 from webapp.tasks.dashboard import (
     TableQuery,
     dashboard_context,
     filters_context,
-    poll_version,
     snapshot,
 )
 from webapp.tasks.models import Status, TaskEvent
@@ -55,14 +59,15 @@ def _cache_set(key: str, value: Any, only_if_new: bool = False) -> None:
 
 
 def shared_fragment(
-    request: HttpRequest, query: TableQuery, since: str | None = None
+    request: HttpRequest, query: TableQuery, version: str, since: str | None = None
 ) -> tuple[dict[str, Any], datetime | None]:
     """The table with its out-of-band counters, workers and charts, rendered once per
-    version: {"version", "html", "tasks": {"pk": label}, "first_seen": ISO 8601}; and
-    when the poller's own version `since` was first rendered (None if unknown), to
-    announce what changed since. One round trip to Redis when the entry is there."""
+    version (`version`: the query's poll_version): {"version", "html", "tasks":
+    {"pk": label}, "first_seen": ISO 8601}; and when the poller's own version `since`
+    was first rendered (None if unknown), to announce what changed since. One round
+    trip to Redis when the entry is there."""
     origin = f"{request.scheme}://{request.get_host()}"
-    key = f"live:{poll_version(query)}:{origin}"
+    key = f"live:{version}:{origin}"
     seen_key = f"live-seen:{since}"
     found = _cache_get_many([key, seen_key] if since else [key])
     entry = found.get(key)
@@ -119,3 +124,50 @@ def filters_form(query: TableQuery) -> str:
     """The filter form showing the query's values, out of band. It holds nothing but
     the query (a GET form: no CSRF token), so it is rendered once per query."""
     return render_to_string("dashboard.html#filters", filters_context(query) | {"oob": True})
+
+
+# --- Compressed once per version ---------------------------------------------------
+# A browser asks for gzip, and GZipMiddleware would compress the whole fragment
+# (tens of KB) again for every dashboard and every poll: about as long as the rest
+# of a cached poll. The shared part is the same bytes for every dashboard, so each
+# process compresses it once per version and keeps the compressor's state; each
+# answer then compresses only its own few hundred bytes on a copy of that state.
+# One gzip stream either way. BREACH needs a secret in the compressed bytes, and
+# these hold none: the shared part nothing per user (see the module docstring and
+# test_table_poll), the announcer and the filter form no token (a GET form), the
+# messages only what the user was told.
+
+COMPRESSED_VERSIONS = 8  # each compressor state holds about 300 KB
+_compressed: OrderedDict[tuple[str, str], tuple[bytes, Any]] = OrderedDict()
+_compressed_lock = Lock()
+
+
+def response(
+    request: HttpRequest, entry: dict[str, Any], own: list[str], status: int
+) -> HttpResponse:
+    """The live fragment's answer: the shared part, then this request's own parts,
+    gzipped from the kept state when the client accepts it."""
+    if not re_accepts_gzip.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
+        return HttpResponse(entry["html"] + "".join(own), status=status)
+    prefix, shared = _compressed_shared(entry, f"{request.scheme}://{request.get_host()}")
+    answer = shared.copy()
+    body = prefix + answer.compress("".join(own).encode()) + answer.flush()
+    compressed = HttpResponse(body, status=status)
+    compressed["Content-Encoding"] = "gzip"  # GZipMiddleware leaves it as it is
+    patch_vary_headers(compressed, ["Accept-Encoding"])
+    return compressed
+
+
+def _compressed_shared(entry: dict[str, Any], origin: str) -> tuple[bytes, Any]:
+    key = (entry["version"], origin)
+    with _compressed_lock:
+        if (kept := _compressed.get(key)) is not None:
+            _compressed.move_to_end(key)
+            return kept
+    shared = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # a gzip stream
+    kept = (shared.compress(entry["html"].encode()), shared)
+    with _compressed_lock:
+        _compressed[key] = kept
+        while len(_compressed) > COMPRESSED_VERSIONS:
+            _compressed.popitem(last=False)
+    return kept

@@ -84,11 +84,12 @@ def render_table(
     the fragment also announces what the action (and any quick worker) changed."""
     answer = answer_for(request)
     since = request.GET.get("since")
-    if answer is Answer.FRAGMENT and since and since == poll_version(query):
-        # Nothing visible changed: htmx swaps nothing and keeps polling.
-        return HttpResponse(status=204)
     if answer is Answer.FRAGMENT:
-        return render_live(request, query, since, status, announce_since)
+        version = poll_version(query)
+        if since and since == version:
+            # Nothing visible changed: htmx swaps nothing and keeps polling.
+            return HttpResponse(status=204)
+        return render_live(request, query, version, since, status, announce_since)
     snap = snapshot(query)
     if answer is Answer.JSON:
         return JsonResponse(
@@ -108,23 +109,24 @@ def render_table(
 def render_live(
     request: HttpRequest,
     query: TableQuery,
+    version: str,
     since: str | None,
     status: int,
     announce_since: datetime | None = None,
 ) -> HttpResponse:
     """The live fragment: shared by every dashboard with these filters, plus what
     is this request's own (announcements, and the filter form on navigation)."""
-    entry, since_seen = live.shared_fragment(request, query, since)
+    entry, since_seen = live.shared_fragment(request, query, version, since)
     heard_since = since_seen or announce_since
-    parts = [entry["html"], live.announcer(live.announcements(entry, heard_since))]
+    own = [live.announcer(live.announcements(entry, heard_since))]
     if since is None:
-        parts.append(messages_oob(request))
+        own.append(messages_oob(request))
     # Navigation (counters, pager, back) brings the filter form along; polls and the
     # form's own requests leave it alone, so typing is never interrupted.
     navigation = request.method == "GET" and since is None
     if navigation and htmx_trigger(request) != "filters":
-        parts.append(live.filters_form(query))
-    response = HttpResponse("".join(parts), status=status)
+        own.append(live.filters_form(query))
+    response = live.response(request, entry, own, status)
     if navigation:
         # Filters and paging put the canonical URL in the address bar (bookmarks,
         # back button), without the empty fields a form sends.
