@@ -36,6 +36,7 @@ from webapp.tasks.representations import (
     Answer,
     BadInput,
     HttpResponseSeeOther,
+    NothingChanged,
     answer_for,
     error_response,
     negotiated,
@@ -87,8 +88,7 @@ def render_table(
     if answer is Answer.FRAGMENT:
         version = poll_version(query)
         if since and since == version:
-            # Nothing visible changed: htmx swaps nothing and keeps polling.
-            return HttpResponse(status=204)
+            return NothingChanged()  # nothing visible changed
         return render_live(request, query, version, since, status, announce_since)
     snap = snapshot(query)
     if answer is Answer.JSON:
@@ -263,7 +263,7 @@ def render_detail(request: HttpRequest, record: TaskRecord) -> HttpResponse:
     answer = answer_for(request)
     version = record.updated_at.isoformat()
     if answer is Answer.FRAGMENT and request.GET.get("since") == version:
-        return HttpResponse(status=204)
+        return NothingChanged()
     if answer is Answer.PAGE:
         return render(request, "task_detail.html", detail_context(request, record))
     response = render(request, "task_detail.html#task-detail", detail_context(request, record))
