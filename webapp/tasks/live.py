@@ -170,7 +170,9 @@ def filters_form(query: TableQuery) -> str:
 # messages only what the user was told.
 
 COMPRESSED_VERSIONS = 8  # each compressor state holds about 300 KB
-_compressed: OrderedDict[tuple[str, str], tuple[bytes, Any]] = OrderedDict()
+# Keyed by the render (version, origin and when it was rendered), not by the
+# version alone: two renders of one version differ in the charts' "up to" time.
+_compressed: OrderedDict[tuple[str, str, str], tuple[bytes, Any]] = OrderedDict()
 _compressed_lock = Lock()
 
 
@@ -191,7 +193,7 @@ def response(
 
 
 def _compressed_shared(entry: dict[str, Any], origin: str) -> tuple[bytes, Any]:
-    key = (entry["version"], origin)
+    key = (entry["version"], origin, entry["first_seen"])
     with _compressed_lock:
         if (kept := _compressed.get(key)) is not None:
             _compressed.move_to_end(key)
