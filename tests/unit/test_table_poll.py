@@ -166,3 +166,20 @@ def test_a_gzipped_fragment_is_the_same_fragment(client: Client) -> None:
     filters_form = gzip.decompress(navigation.content).decode()
     assert 'id="filters"' in filters_form
     assert '<option value="SUCCESS" selected>' in filters_form
+
+
+def test_dashboards_moving_between_the_same_versions_share_one_announcement_lookup(
+    client: Client,
+) -> None:
+    add_finished_tasks(3)
+    task = TaskRecord.submit(Kind.SHORT)
+    before = version_in(client.get("/tasks/", headers=HTMX).content)
+    TaskRecord.mark_started(str(task.task_id), worker="w")
+    first = client.get(f"/tasks/?since={before}", headers=HTMX)
+
+    with CaptureQueriesContext(connection) as queries:
+        second = client.get(f"/tasks/?since={before}", headers=HTMX)
+
+    assert b"running." in first.content  # "Task 1a2b3c4d (short) running."
+    assert second.content == first.content
+    assert len(queries) == 1, [q["sql"] for q in queries.captured_queries]  # the stamp

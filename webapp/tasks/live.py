@@ -103,6 +103,7 @@ def shared_fragment(
 # offered with SET NX may have lost to another process's.)
 KEPT_ENTRIES = 32
 _kept_entries: OrderedDict[str, Any] = OrderedDict()
+_kept_announcements: OrderedDict[tuple[str, str, str], list[str]] = OrderedDict()
 _kept_lock = Lock()
 
 
@@ -128,14 +129,31 @@ def _moment(value: Any) -> datetime | None:
         return None
 
 
-def announcements(entry: dict[str, Any], since: datetime | None) -> list[str]:
+def announcements(
+    entry: dict[str, Any], since: datetime | None, since_version: str | None = None
+) -> list[str]:
     """Status changes of the visible tasks since the poller's previous version, for
-    the aria-live region (screen readers say them; the table shows them)."""
+    the aria-live region (screen readers say them; the table shows them).
+
+    Every dashboard that moves from `since_version` to the entry's version hears the
+    same news, so that is looked up once per process and kept (later events belong
+    to a later version, and are announced on the way to it)."""
     if since is None:
         return []
+    key = (since_version, entry["version"], entry["first_seen"]) if since_version else None
+    if key is not None:
+        with _kept_lock:
+            if (heard := _kept_announcements.get(key)) is not None:
+                return heard
     labels = {int(pk): label for pk, label in entry["tasks"].items()}
     events = TaskEvent.objects.filter(task_id__in=labels, at__gt=since).order_by("at")[:5]
-    return [f"Task {labels[e.task_id]} {Status(e.status).label}." for e in events]
+    lines = [f"Task {labels[e.task_id]} {Status(e.status).label}." for e in events]
+    if key is not None:
+        with _kept_lock:
+            _kept_announcements[key] = lines
+            while len(_kept_announcements) > KEPT_ENTRIES:
+                _kept_announcements.popitem(last=False)
+    return lines
 
 
 def announcer(lines: list[str]) -> str:

@@ -117,8 +117,11 @@ def render_live(
     """The live fragment: shared by every dashboard with these filters, plus what
     is this request's own (announcements, and the filter form on navigation)."""
     entry, since_seen = live.shared_fragment(request, query, version, since)
-    heard_since = since_seen or announce_since
-    own = [live.announcer(live.announcements(entry, heard_since))]
+    if since_seen is not None:
+        news = live.announcements(entry, since_seen, since_version=since)
+    else:  # an action's answer: what it (and any quick worker) changed
+        news = live.announcements(entry, announce_since)
+    own = [live.announcer(news)]
     if since is None:
         own.append(messages_oob(request))
     # Navigation (counters, pager, back) brings the filter form along; polls and the
