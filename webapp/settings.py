@@ -293,10 +293,11 @@ SUBMIT_MAX_BYTES = env_int("SUBMIT_MAX_BYTES", 16 * 1024, minimum=256)
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6380/0")
 # Shared by every web process: the rate limits count here, live fragments are kept
-# here. Entries are JSON, never pickles: reading one can't run code (json_cache.py).
+# here. Entries are JSON, never pickles: reading one can't run code; and each process
+# keeps one Redis client instead of building one per call (json_cache.py).
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "webapp.json_cache.SharedClientRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "dashboard",
         "OPTIONS": {

@@ -1,5 +1,6 @@
 """The table poll: a fixed, small number of indexed queries, whatever the history."""
 
+import gzip
 import re
 
 import pytest
@@ -146,3 +147,40 @@ def test_the_shared_fragment_holds_nothing_particular_to_one_user(client: Client
     assert b"csrfmiddlewaretoken" not in fragment
     assert token.encode() not in fragment
     assert b"csrfmiddlewaretoken" in page.content  # the page itself works without htmx
+
+
+def test_a_gzipped_fragment_is_the_same_fragment(client: Client) -> None:
+    # The shared part is compressed once per version and each answer adds its own
+    # parts to a copy of that state: it must still be one whole gzip stream.
+    add_finished_tasks(30)
+    gzip_ok = HTMX | {"Accept-Encoding": "gzip, deflate"}
+    plain = client.get("/tasks/?since=old", headers=HTMX)
+
+    compressed = [client.get("/tasks/?since=old", headers=gzip_ok) for _ in range(2)]
+    navigation = client.get("/tasks/?status=SUCCESS", headers=gzip_ok)
+
+    for answer in compressed:
+        assert answer["Content-Encoding"] == "gzip"
+        assert "Accept-Encoding" in answer["Vary"]
+        assert gzip.decompress(answer.content) == plain.content
+    assert "Content-Encoding" not in plain
+    filters_form = gzip.decompress(navigation.content).decode()
+    assert 'id="filters"' in filters_form
+    assert '<option value="SUCCESS" selected>' in filters_form
+
+
+def test_dashboards_moving_between_the_same_versions_share_one_announcement_lookup(
+    client: Client,
+) -> None:
+    add_finished_tasks(3)
+    task = TaskRecord.submit(Kind.SHORT)
+    before = version_in(client.get("/tasks/", headers=HTMX).content)
+    TaskRecord.mark_started(str(task.task_id), worker="w")
+    first = client.get(f"/tasks/?since={before}", headers=HTMX)
+
+    with CaptureQueriesContext(connection) as queries:
+        second = client.get(f"/tasks/?since={before}", headers=HTMX)
+
+    assert b"running." in first.content  # "Task 1a2b3c4d (short) running."
+    assert second.content == first.content
+    assert len(queries) == 1, [q["sql"] for q in queries.captured_queries]  # the stamp

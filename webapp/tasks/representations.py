@@ -52,6 +52,21 @@ def query_param(request: HttpRequest, name: str) -> str | None:
         return None
 
 
+class NothingChanged(HttpResponse):
+    """204 to a poll whose version still holds: htmx swaps nothing and keeps polling.
+
+    Nothing to run or frame, so no Content-Security-Policy is built for it (as
+    django.views.decorators.csp.csp_override({}) marks a response): building one
+    draws a fresh nonce, and BodilessResponseMiddleware would drop it anyway."""
+
+    status_code = 204
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._csp_config: dict[str, object] = {}
+        self._csp_ro_config: dict[str, object] = {}
+
+
 class HttpResponseSeeOther(HttpResponseRedirect):
     """303: after a form post, the browser GETs the target instead of re-posting."""
 

@@ -12,13 +12,12 @@ from django.core.exceptions import TooManyFieldsSent
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django_htmx.http import push_url
 
-from webapp.tasks import live, timeline
+from webapp.tasks import detail_json, live, timeline
 from webapp.tasks.access import owner_scope, seconds_until_allowed, task_owner, visible_tasks
 from webapp.tasks.catalogue import InvalidParams, entry_of
 from webapp.tasks.catalogue_views import params_refused, run_again_form
@@ -26,7 +25,6 @@ from webapp.tasks.dashboard import (
     BadQuery,
     TableQuery,
     dashboard_context,
-    filters_context,
     on_page,
     poll_version,
     snapshot,
@@ -35,11 +33,12 @@ from webapp.tasks.dashboard import (
 from webapp.tasks.feedback import messages_oob, tell
 from webapp.tasks.inputs import read_launch
 from webapp.tasks.kinds import Kind
-from webapp.tasks.models import TaskEvent, TaskRecord
+from webapp.tasks.models import TaskRecord
 from webapp.tasks.representations import (
     Answer,
     BadInput,
     HttpResponseSeeOther,
+    NothingChanged,
     answer_for,
     error_response,
     negotiated,
@@ -90,11 +89,11 @@ def render_table(
     the fragment also announces what the action (and any quick worker) changed."""
     answer = answer_for(request)
     since = request.GET.get("since")
-    if answer is Answer.FRAGMENT and since and since == poll_version(query):
-        # Nothing visible changed: htmx swaps nothing and keeps polling.
-        return HttpResponse(status=204)
     if answer is Answer.FRAGMENT:
-        return render_live(request, query, since, status, announce_since)
+        version = poll_version(query)
+        if since and since == version:
+            return NothingChanged()  # nothing visible changed
+        return render_live(request, query, version, since, status, announce_since)
     snap = snapshot(query, with_queues=answer is not Answer.JSON)
     if answer is Answer.JSON:
         return JsonResponse(
@@ -114,26 +113,27 @@ def render_table(
 def render_live(
     request: HttpRequest,
     query: TableQuery,
+    version: str,
     since: str | None,
     status: int,
     announce_since: datetime | None = None,
 ) -> HttpResponse:
     """The live fragment: shared by every dashboard with these filters, plus what
     is this request's own (announcements, and the filter form on navigation)."""
-    entry = live.shared_fragment(request, query)
-    live.remember_first_seen(entry)
-    heard_since = live.first_seen(since) or announce_since
-    own = {"announcements": live.announcements(entry, heard_since), "oob": True}
-    parts = [entry["html"], render_to_string("dashboard.html#announcer", own)]
+    entry, since_seen = live.shared_fragment(request, query, version, since)
+    if since_seen is not None:
+        news = live.announcements(entry, since_seen, since_version=since)
+    else:  # an action's answer: what it (and any quick worker) changed
+        news = live.announcements(entry, announce_since)
+    own = [live.announcer(news)]
     if since is None:
-        parts.append(messages_oob(request))
+        own.append(messages_oob(request))
     # Navigation (counters, pager, back) brings the filter form along; polls and the
     # form's own requests leave it alone, so typing is never interrupted.
     navigation = request.method == "GET" and since is None
     if navigation and htmx_trigger(request) != "filters":
-        form = filters_context(query) | {"oob": True}
-        parts.append(render_to_string("dashboard.html#filters", form))
-    response = HttpResponse("".join(parts), status=status)
+        own.append(live.filters_form(query))
+    response = live.response(request, entry, own, status)
     if navigation:
         # Filters and paging put the canonical URL in the address bar (bookmarks,
         # back button), without the empty fields a form sends.
@@ -240,8 +240,7 @@ def get_record(request: HttpRequest, task_id: str) -> TaskRecord:
     try:
         return visible_tasks(request).select_related("retry_of").get(task_id=uuid.UUID(task_id))
     except (ValueError, TaskRecord.DoesNotExist):
-        shown = task_id if len(task_id) <= 40 else task_id[:40] + "…"
-        raise BadInput(f"There is no task with id {shown!r}.", status=404) from None
+        raise detail_json.not_found(task_id) from None
 
 
 def retry_of_visible(request: HttpRequest, record: TaskRecord) -> TaskRecord | None:
@@ -280,39 +279,17 @@ def detail_context(request: HttpRequest, record: TaskRecord) -> dict[str, object
 
 
 def render_detail(request: HttpRequest, record: TaskRecord) -> HttpResponse:
+    """The task's page, or its htmx fragment (JSON: detail_json.answer)."""
     answer = answer_for(request)
-    if answer is Answer.JSON:
-        events = list(record.events.all())  # one read, for the durations and the list
-        times = timeline.durations(record, events)
-        return JsonResponse(
-            task_json(request, record)
-            | {
-                # From the timeline: first start, and every attempt's run (the list
-                # shows the latest attempt's, from the record alone).
-                "queued_seconds": _round(times.queued_seconds),
-                "run_seconds": _round(times.ran_seconds),
-                "attempt_seconds": [_round(a.seconds) for a in times.attempts],
-                "events": event_json(events),
-                "retries": [str(r.task_id) for r in retries_visible(request, record)],
-            }
-        )
     version = record.updated_at.isoformat()
     if answer is Answer.FRAGMENT and request.GET.get("since") == version:
-        return HttpResponse(status=204)
+        return NothingChanged()
     if answer is Answer.PAGE:
         return render(request, "task_detail.html", detail_context(request, record))
     response = render(request, "task_detail.html#task-detail", detail_context(request, record))
     if request.GET.get("since") is None:  # an action, not a poll: say what it did
         response.content += messages_oob(request).encode()
     return response
-
-
-def _round(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds, 2)
-
-
-def event_json(events: list[TaskEvent]) -> list[dict[str, str]]:
-    return [{"status": e.status, "at": e.at.isoformat(), "note": e.note} for e in events]
 
 
 # The table shows 8 characters of an id; fewer would too often name several tasks.
@@ -323,6 +300,8 @@ SHORT_ID = re.compile(r"^[0-9a-fA-F]{8}[0-9a-fA-F-]{0,27}$")
 def task_detail(request: HttpRequest, task_id: str) -> HttpResponse:
     if SHORT_ID.match(task_id) and len(task_id.replace("-", "")) < 32:
         return redirect_short_id(request, task_id)
+    if answer_for(request) is Answer.JSON:
+        return detail_json.answer(request, task_id)
     return render_detail(request, get_record(request, task_id))
 
 
