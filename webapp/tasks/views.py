@@ -18,12 +18,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django_htmx.http import push_url
 
-from webapp.tasks import live, timeline
+from webapp.tasks import live, page, timeline
 from webapp.tasks.access import owner_scope, seconds_until_allowed, task_owner, visible_tasks
 from webapp.tasks.dashboard import (
     BadQuery,
     TableQuery,
-    dashboard_context,
     filters_context,
     on_page,
     poll_version,
@@ -32,7 +31,6 @@ from webapp.tasks.dashboard import (
 )
 from webapp.tasks.feedback import messages_oob, tell
 from webapp.tasks.inputs import read_kind
-from webapp.tasks.kinds import Kind
 from webapp.tasks.models import TaskEvent, TaskRecord
 from webapp.tasks.representations import (
     Answer,
@@ -91,20 +89,21 @@ def render_table(
         return HttpResponse(status=204)
     if answer is Answer.FRAGMENT:
         return render_live(request, query, since, status, announce_since)
+    if answer is Answer.PAGE:
+        if status == 200 and request.method in ("GET", "HEAD"):
+            return page.dashboard_page(request, query)
+        return page.full_page(request, query, status)
     snap = snapshot(query)
-    if answer is Answer.JSON:
-        return JsonResponse(
-            {
-                "tasks": [task.as_json() for task in snap.page.tasks],
-                "counts": snap.counts,
-                "older": f"/tasks/?{snap.page.older_query}" if snap.page.older_query else None,
-                "matching": snap.matching,
-                "matching_exact": snap.matching_exact,
-            },
-            status=status,
-        )
-    context = dashboard_context(snap) | launch_context()
-    return render(request, "dashboard.html", context, status=status)
+    return JsonResponse(
+        {
+            "tasks": [task.as_json() for task in snap.page.tasks],
+            "counts": snap.counts,
+            "older": f"/tasks/?{snap.page.older_query}" if snap.page.older_query else None,
+            "matching": snap.matching,
+            "matching_exact": snap.matching_exact,
+        },
+        status=status,
+    )
 
 
 def render_live(
@@ -141,21 +140,6 @@ def render_live(
 def htmx_trigger(request: HttpRequest) -> str | None:
     htmx = getattr(request, "htmx", None)
     return htmx.trigger if htmx else None
-
-
-def launch_context() -> dict[str, object]:
-    return {
-        "launchers": [
-            {
-                "value": kind.value,
-                "label": kind.label,
-                "title": kind.title,
-                "description": kind.description,
-                "seconds": kind.scaled_seconds,
-            }
-            for kind in Kind
-        ],
-    }
 
 
 @negotiated("GET")

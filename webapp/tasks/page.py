@@ -1,0 +1,145 @@
+"""The dashboard page (GET / for a browser), rendered once and filled in per response.
+
+The page is the same for every request that shows the same table in the same state,
+but for a few values that must be each response's own: the CSRF token (masked afresh
+for every response, which is what keeps BREACH away from a compressed page), the CSP
+nonce, the reader's name in the header, and the JSON link (it repeats the request's
+own parameters). So the page is rendered once with a random marker in each of those
+places, kept in this process's memory, and each response joins the pieces with its
+own values: while nothing changed, no query but one and no template runs.
+
+"Nothing changed" is the database's stamp (`dashboard.database_stamp`: no other
+connection committed, this one wrote nothing, the workers are not due a check) on
+SQLite, and the table's version elsewhere, within the same minute (the charts' hour
+moves with the clock). The key holds the query, and with it the owner scope; the
+scheme and host; and whether someone is logged in. So a page never crosses owners,
+and the name in it is always the reader's own. A request that brings messages
+(after a plain form's redirect) renders in full: they are shown once; so does one
+inside a transaction, whose writes the stamp cannot see rolled back.
+"""
+
+import secrets
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+from django.conf import settings
+from django.contrib.messages import get_messages
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csp import get_nonce
+from django.middleware.csrf import get_token
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.html import escape
+
+from webapp.tasks.context_processors import site_links
+from webapp.tasks.dashboard import TableQuery, dashboard_context, database_stamp, poll_version
+from webapp.tasks.dashboard import snapshot as take_snapshot
+from webapp.tasks.kinds import Kind
+
+# The per-response values, by the name the templates know them by.
+SLOTS = ("csrf_token", "csp_nonce", "username", "json_url")
+# Pages kept per process: one per filter, page and reader kind in use (~50 KB each).
+KEEP = 64
+
+
+@dataclass(frozen=True)
+class Shell:
+    """A rendered page cut at its per-response values."""
+
+    state: object  # the database stamp or table version it was rendered at
+    minute: int
+    pieces: tuple[bytes, ...]  # markup, slot name, markup, ..., markup (UTF-8)
+
+    def fill(self, values: dict[str, str]) -> bytes:
+        encoded = {name.encode(): value.encode() for name, value in values.items()}
+        pieces = list(self.pieces)
+        pieces[1::2] = [encoded[name] for name in pieces[1::2]]
+        return b"".join(pieces)
+
+
+_shells: "OrderedDict[tuple[Any, ...], Shell]" = OrderedDict()
+
+
+def launch_context() -> dict[str, object]:
+    return {
+        "launchers": [
+            {
+                "value": kind.value,
+                "label": kind.label,
+                "title": kind.title,
+                "description": kind.description,
+                "seconds": kind.scaled_seconds,
+            }
+            for kind in Kind
+        ],
+    }
+
+
+def full_page(request: HttpRequest, query: TableQuery, status: int = 200) -> HttpResponse:
+    """The page rendered for this request alone, as every page once was."""
+    context = dashboard_context(take_snapshot(query)) | launch_context()
+    return render(request, "dashboard.html", context, status=status)
+
+
+def dashboard_page(request: HttpRequest, query: TableQuery) -> HttpResponse:
+    nonce = get_nonce(request)
+    # Inside a transaction the page could show writes that are then rolled back, and
+    # the stamp would not move: render those in full, as messages (shown once).
+    if nonce is None or connection.in_atomic_block or len(get_messages(request)):
+        return full_page(request, query)
+    authenticated = bool(request.user.is_authenticated)
+    key = (query, query.owner, request.scheme, request.get_host(), authenticated)
+    state = database_stamp() or poll_version(query)
+    minute = int(time.time() // 60)
+    shell = _shells.get(key)
+    if shell is None or shell.state != state or shell.minute != minute:
+        # The state is taken before the page reads anything: whatever changes after
+        # moves it, and the next request renders again.
+        shell = render_shell(request, query, authenticated, state, minute)
+        _shells[key] = shell
+        if len(_shells) > KEEP:
+            _shells.popitem(last=False)
+    else:
+        _shells.move_to_end(key)
+    user = request.user
+    html = shell.fill(
+        {
+            "csrf_token": get_token(request),  # masked afresh: one per response
+            "csp_nonce": str(nonce),
+            "username": escape(user.get_username()) if authenticated else "",
+            "json_url": escape(site_links(request)["json_url"]),
+        }
+    )
+    return HttpResponse(html)
+
+
+def render_shell(
+    request: HttpRequest, query: TableQuery, authenticated: bool, state: object, minute: int
+) -> Shell:
+    # A random marker per render: task output shown in the page cannot forge a slot.
+    marker = secrets.token_hex(8)
+    slot = {name: f"{marker}{name}{marker}" for name in SLOTS}
+    context = (
+        dashboard_context(take_snapshot(query))
+        | launch_context()
+        | {
+            # Rendered without the request's context processors: each of their
+            # per-request values is a slot here, filled by every response.
+            "request": request,
+            "csrf_token": slot["csrf_token"],
+            "csp_nonce": slot["csp_nonce"],
+            "user": SimpleNamespace(is_authenticated=authenticated, get_username=slot["username"]),
+            "messages": (),
+            "json_url": slot["json_url"],
+            "flower_url": settings.FLOWER_URL,
+        }
+    )
+    pieces = render_to_string("dashboard.html", context).split(marker)
+    if len(pieces) % 2 == 0 or not set(pieces[1::2]) <= set(SLOTS):
+        raise ValueError("a page slot was altered while rendering")
+    # Kept encoded: a response then joins bytes instead of encoding 50 KB each time.
+    return Shell(state=state, minute=minute, pieces=tuple(p.encode() for p in pieces))
