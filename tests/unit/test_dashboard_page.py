@@ -11,11 +11,12 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from pytest_django import Settings
 
 from webapp.tasks import page
 from webapp.tasks.kinds import Kind
-from webapp.tasks.models import TaskRecord
+from webapp.tasks.models import TaskRecord, WorkerStatus
 
 # Outside a transaction: the page is only kept for requests outside one.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -65,6 +66,20 @@ def test_an_unchanged_page_costs_one_query_and_a_change_shows_at_once(client: Cl
 
     task = TaskRecord.submit(Kind.MEDIUM)
     assert str(task.task_id) in client.get("/", headers=PAGE).text
+
+
+def test_a_write_the_page_does_not_show_keeps_it(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worker = WorkerStatus.objects.create(hostname="w1", concurrency=2)
+    client.get("/", headers=PAGE)
+    renders = []
+    monkeypatch.setattr(page, "render_shell", lambda *args: renders.append(args))
+
+    worker.last_seen = timezone.now()  # a heartbeat: the database's stamp moves
+    worker.save(update_fields=["last_seen"])
+    assert client.get("/", headers=PAGE).status_code == 200
+    assert renders == []
 
 
 def test_every_response_has_its_own_csrf_token_and_nonce() -> None:

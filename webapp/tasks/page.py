@@ -10,9 +10,11 @@ own values: while nothing changed, no query but one and no template runs.
 
 "Nothing changed" is the database's stamp (`dashboard.database_stamp`: no other
 connection committed, this one wrote nothing, the workers are not due a check) on
-SQLite, and the table's version elsewhere, within the same minute (the charts' hour
-moves with the clock). The key holds the query, and with it the owner scope; the
-scheme and host; and whether someone is logged in. So a page never crosses owners,
+SQLite; when it moved (workers write heartbeats every 2 s), or on other databases,
+the table's version (`dashboard.poll_version`, what the live fragment is cached
+by) unchanged; and the same minute (the charts' hour moves with the clock). The
+key holds the query, and with it the owner scope; the scheme and host; and whether
+someone is logged in. So a page never crosses owners,
 and the name in it is always the reader's own. A request that brings messages
 (after a plain form's redirect) renders in full: they are shown once; so does one
 inside a transaction, whose writes the stamp cannot see rolled back.
@@ -21,7 +23,7 @@ inside a transaction, whose writes the stamp cannot see rolled back.
 import secrets
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -50,7 +52,8 @@ KEEP = 64
 class Shell:
     """A rendered page cut at its per-response values."""
 
-    state: object  # the database stamp or table version it was rendered at
+    stamp: object  # the database's stamp when it was last known current (SQLite)
+    version: str  # the table's version it shows (dashboard.version_of)
     minute: int
     pieces: tuple[bytes, ...]  # markup, slot name, markup, ..., markup (UTF-8)
 
@@ -93,18 +96,23 @@ def dashboard_page(request: HttpRequest, query: TableQuery) -> HttpResponse:
         return full_page(request, query)
     authenticated = bool(request.user.is_authenticated)
     key = (query, query.owner, request.scheme, request.get_host(), authenticated)
-    state = database_stamp() or poll_version(query)
+    # Taken before the page reads anything: whatever changes after moves it.
+    stamp = database_stamp()
     minute = int(time.time() // 60)
     shell = _shells.get(key)
-    if shell is None or shell.state != state or shell.minute != minute:
-        # The state is taken before the page reads anything: whatever changes after
-        # moves it, and the next request renders again.
-        shell = render_shell(request, query, authenticated, state, minute)
-        _shells[key] = shell
-        if len(_shells) > KEEP:
-            _shells.popitem(last=False)
-    else:
-        _shells.move_to_end(key)
+    if shell is None or shell.minute != minute:
+        shell = render_shell(request, query, authenticated, stamp, minute)
+    elif stamp is None or shell.stamp != stamp:
+        # Something was written (a worker's heartbeat every 2 s, a task not on this
+        # page): the table's version says whether the page shows any of it.
+        if shell.version == poll_version(query):
+            shell = replace(shell, stamp=stamp)
+        else:
+            shell = render_shell(request, query, authenticated, stamp, minute)
+    _shells[key] = shell
+    _shells.move_to_end(key)
+    if len(_shells) > KEEP:
+        _shells.popitem(last=False)
     user = request.user
     html = shell.fill(
         {
@@ -118,13 +126,14 @@ def dashboard_page(request: HttpRequest, query: TableQuery) -> HttpResponse:
 
 
 def render_shell(
-    request: HttpRequest, query: TableQuery, authenticated: bool, state: object, minute: int
+    request: HttpRequest, query: TableQuery, authenticated: bool, stamp: object, minute: int
 ) -> Shell:
     # A random marker per render: task output shown in the page cannot forge a slot.
     marker = secrets.token_hex(8)
     slot = {name: f"{marker}{name}{marker}" for name in SLOTS}
+    snap = take_snapshot(query)
     context = (
-        dashboard_context(take_snapshot(query))
+        dashboard_context(snap)
         | launch_context()
         | {
             # Rendered without the request's context processors: each of their
@@ -142,4 +151,5 @@ def render_shell(
     if len(pieces) % 2 == 0 or not set(pieces[1::2]) <= set(SLOTS):
         raise ValueError("a page slot was altered while rendering")
     # Kept encoded: a response then joins bytes instead of encoding 50 KB each time.
-    return Shell(state=state, minute=minute, pieces=tuple(p.encode() for p in pieces))
+    pieces_utf8 = tuple(p.encode() for p in pieces)
+    return Shell(stamp=stamp, version=snap.version, minute=minute, pieces=pieces_utf8)
