@@ -22,7 +22,6 @@ inside a transaction, whose writes the stamp cannot see rolled back.
 
 import secrets
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 from types import SimpleNamespace
 from typing import Any
@@ -44,7 +43,7 @@ from webapp.tasks.kinds import Kind
 
 # The per-response values, by the name the templates know them by.
 SLOTS = ("csrf_token", "csp_nonce", "username", "json_url")
-# Pages kept per process: one per filter, page and reader kind in use (~50 KB each).
+# Pages kept per process (~50 KB each); plain dict operations, safe in threaded servers.
 KEEP = 64
 
 
@@ -64,7 +63,7 @@ class Shell:
         return b"".join(pieces)
 
 
-_shells: "OrderedDict[tuple[Any, ...], Shell]" = OrderedDict()
+_shells: dict[tuple[Any, ...], Shell] = {}
 
 
 def launch_context() -> dict[str, object]:
@@ -109,10 +108,9 @@ def dashboard_page(request: HttpRequest, query: TableQuery) -> HttpResponse:
             shell = replace(shell, stamp=stamp)
         else:
             shell = render_shell(request, query, authenticated, stamp, minute)
+    if len(_shells) >= KEEP and key not in _shells:
+        _shells.clear()  # one per filter, page and reader kind in use: rarely reached
     _shells[key] = shell
-    _shells.move_to_end(key)
-    if len(_shells) > KEEP:
-        _shells.popitem(last=False)
     user = request.user
     html = shell.fill(
         {
