@@ -58,7 +58,25 @@ def test_the_kept_page_is_the_page_a_fresh_render_gives(
     assert per_response_parts_blanked(kept.text) == per_response_parts_blanked(fresh.text)
 
 
-def test_an_unchanged_page_costs_one_query_and_a_change_shows_at_once(client: Client) -> None:
+def test_a_page_is_served_as_it_is_for_as_long_as_a_poll_takes(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(page, "FRESH_SECONDS", 3600)
+    client.get("/", headers=PAGE)
+    task = TaskRecord.submit(Kind.MEDIUM)
+    with CaptureQueriesContext(connection) as queries:
+        kept = client.get("/", headers=PAGE).text
+    assert len(queries) == 0
+    assert str(task.task_id) not in kept  # the live table's first poll brings it
+
+    monkeypatch.setattr(page, "FRESH_SECONDS", 0)
+    assert str(task.task_id) in client.get("/", headers=PAGE).text
+
+
+def test_an_unchanged_page_costs_one_query_and_a_change_shows_at_once(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(page, "FRESH_SECONDS", 0)
     client.get("/", headers=PAGE)
     with CaptureQueriesContext(connection) as queries:
         client.get("/", headers=PAGE)
@@ -71,6 +89,7 @@ def test_an_unchanged_page_costs_one_query_and_a_change_shows_at_once(client: Cl
 def test_a_write_the_page_does_not_show_keeps_it(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(page, "FRESH_SECONDS", 0)
     worker = WorkerStatus.objects.create(hostname="w1", concurrency=2)
     client.get("/", headers=PAGE)
     renders = []

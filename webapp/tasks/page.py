@@ -12,7 +12,10 @@ own values: while nothing changed, no query but one and no template runs.
 connection committed, this one wrote nothing, the workers are not due a check) on
 SQLite; when it moved (workers write heartbeats every 2 s), or on other databases,
 the table's version (`dashboard.poll_version`, what the live fragment is cached
-by) unchanged; and the same minute (the charts' hour moves with the clock). The
+by) unchanged; and the same minute (the charts' hour moves with the clock). A page
+known current less than POLL_ACTIVE_SECONDS ago is served without asking: the live
+table in it polls at that pace, and a busy hour, whose running tasks change the page
+several times a second, then costs a render a second per filter, not one per load. The
 key holds the query, and with it the owner scope; the scheme and host; and whether
 someone is logged in. So a page never crosses owners,
 and the name in it is always the reader's own. A request that brings messages
@@ -43,6 +46,9 @@ from webapp.tasks.kinds import Kind
 
 # The per-response values, by the name the templates know them by.
 SLOTS = ("csrf_token", "csp_nonce", "username", "json_url")
+# A page known current this recently is served as it is: a busy hour changes the rows
+# on it several times a second, and the live table it carries polls at this pace.
+FRESH_SECONDS = settings.POLL_ACTIVE_SECONDS
 # Pages kept per process (~50 KB each); plain dict operations, safe in threaded servers.
 KEEP = 64
 
@@ -54,6 +60,7 @@ class Shell:
     stamp: object  # the database's stamp when it was last known current (SQLite)
     version: str  # the table's version it shows (dashboard.version_of)
     minute: int
+    checked_at: float  # time.monotonic() when it was last known current
     pieces: tuple[bytes, ...]  # markup, slot name, markup, ..., markup (UTF-8)
 
     def fill(self, values: dict[str, str]) -> bytes:
@@ -95,22 +102,29 @@ def dashboard_page(request: HttpRequest, query: TableQuery) -> HttpResponse:
         return full_page(request, query)
     authenticated = bool(request.user.is_authenticated)
     key = (query, query.owner, request.scheme, request.get_host(), authenticated)
+    minute = int(time.time() // 60)
+    now = time.monotonic()
+    shell = _shells.get(key)
+    if shell is not None and shell.minute == minute and now - shell.checked_at < FRESH_SECONDS:
+        # No older than the live table it carries, which polls this often anyway.
+        return filled(request, shell, nonce, authenticated)
     # Taken before the page reads anything: whatever changes after moves it.
     stamp = database_stamp()
-    minute = int(time.time() // 60)
-    shell = _shells.get(key)
     if shell is None or shell.minute != minute:
         shell = render_shell(request, query, authenticated, stamp, minute)
-    elif stamp is None or shell.stamp != stamp:
-        # Something was written (a worker's heartbeat every 2 s, a task not on this
-        # page): the table's version says whether the page shows any of it.
-        if shell.version == poll_version(query):
-            shell = replace(shell, stamp=stamp)
-        else:
-            shell = render_shell(request, query, authenticated, stamp, minute)
+    elif (stamp is not None and shell.stamp == stamp) or shell.version == poll_version(query):
+        # Nothing committed; or something was (a worker's heartbeat every 2 s, a task
+        # not on this page), and the table's version says the page shows none of it.
+        shell = replace(shell, stamp=stamp, checked_at=now)
+    else:
+        shell = render_shell(request, query, authenticated, stamp, minute)
     if len(_shells) >= KEEP and key not in _shells:
         _shells.clear()  # one per filter, page and reader kind in use: rarely reached
     _shells[key] = shell
+    return filled(request, shell, nonce, authenticated)
+
+
+def filled(request: HttpRequest, shell: Shell, nonce: object, authenticated: bool) -> HttpResponse:
     user = request.user
     html = shell.fill(
         {
@@ -126,6 +140,7 @@ def dashboard_page(request: HttpRequest, query: TableQuery) -> HttpResponse:
 def render_shell(
     request: HttpRequest, query: TableQuery, authenticated: bool, stamp: object, minute: int
 ) -> Shell:
+    checked_at = time.monotonic()  # before anything is read
     # A random marker per render: task output shown in the page cannot forge a slot.
     marker = secrets.token_hex(8)
     slot = {name: f"{marker}{name}{marker}" for name in SLOTS}
@@ -150,4 +165,10 @@ def render_shell(
         raise ValueError("a page slot was altered while rendering")
     # Kept encoded: a response then joins bytes instead of encoding 50 KB each time.
     pieces_utf8 = tuple(p.encode() for p in pieces)
-    return Shell(stamp=stamp, version=snap.version, minute=minute, pieces=pieces_utf8)
+    return Shell(
+        stamp=stamp,
+        version=snap.version,
+        minute=minute,
+        checked_at=checked_at,
+        pieces=pieces_utf8,
+    )
