@@ -7,9 +7,12 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from django.contrib import messages
 from django.contrib.auth.models import User
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.db import connection
-from django.test import Client
+from django.http import HttpResponse
+from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pytest_django import Settings
@@ -71,6 +74,27 @@ def test_a_page_is_served_as_it_is_for_as_long_as_a_poll_takes(
 
     monkeypatch.setattr(page, "FRESH_SECONDS", 0)
     assert str(task.task_id) in client.get("/", headers=PAGE).text
+
+
+def test_the_reload_after_an_action_shows_what_the_action_did(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(page, "FRESH_SECONDS", 3600)
+    client.get("/", headers=PAGE)
+    task = TaskRecord.submit(Kind.SHORT)  # as a plain form's launch does, then 303 to /
+    request = RequestFactory().get("/")
+    storage = CookieStorage(request)
+    storage.add(messages.SUCCESS, "Launched short task.")
+    response = HttpResponse()
+    storage.update(response)
+    client.cookies[storage.cookie_name] = response.cookies[storage.cookie_name].value
+
+    redirected = client.get("/", headers=PAGE).text
+    assert "Launched short task." in redirected
+    assert str(task.task_id) in redirected
+    reloaded = client.get("/", headers=PAGE).text
+    assert "Launched short task." not in reloaded  # said once
+    assert str(task.task_id) in reloaded
 
 
 def test_an_unchanged_page_costs_one_query_and_a_change_shows_at_once(

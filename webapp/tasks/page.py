@@ -95,13 +95,16 @@ def full_page(request: HttpRequest, query: TableQuery, status: int = 200) -> Htt
 
 
 def dashboard_page(request: HttpRequest, query: TableQuery) -> HttpResponse:
+    authenticated = bool(request.user.is_authenticated)
+    key = (query, query.owner, request.scheme, request.get_host(), authenticated)
     nonce = get_nonce(request)
     # Inside a transaction the page could show writes that are then rolled back, and
     # the stamp would not move: render those in full, as messages (shown once).
     if nonce is None or connection.in_atomic_block or len(get_messages(request)):
+        # Messages follow an action: the reload after it must not show the table
+        # from before it, however recently that was checked.
+        _shells.pop(key, None)
         return full_page(request, query)
-    authenticated = bool(request.user.is_authenticated)
-    key = (query, query.owner, request.scheme, request.get_host(), authenticated)
     minute = int(time.time() // 60)
     now = time.monotonic()
     shell = _shells.get(key)
