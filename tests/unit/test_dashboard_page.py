@@ -61,19 +61,24 @@ def test_the_kept_page_is_the_page_a_fresh_render_gives(
     assert per_response_parts_blanked(kept.text) == per_response_parts_blanked(fresh.text)
 
 
-def test_a_page_is_served_as_it_is_for_as_long_as_a_poll_takes(
+def test_progress_alone_keeps_a_page_for_as_long_as_a_poll_takes(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(page, "FRESH_SECONDS", 3600)
+    running = TaskRecord.submit(Kind.LONG)
+    TaskRecord.mark_started(str(running.task_id), worker="w1")
+    TaskRecord.report_progress(str(running.task_id), 10)
     client.get("/", headers=PAGE)
-    task = TaskRecord.submit(Kind.MEDIUM)
-    with CaptureQueriesContext(connection) as queries:
-        kept = client.get("/", headers=PAGE).text
-    assert len(queries) == 0
-    assert str(task.task_id) not in kept  # the live table's first poll brings it
+
+    TaskRecord.report_progress(str(running.task_id), 55)
+    kept = client.get("/", headers=PAGE).text
+    assert 'value="10"' in kept  # the live table's first poll brings 55
+    added = TaskRecord.submit(Kind.SHORT)  # anything else shows at once
+    assert str(added.task_id) in client.get("/", headers=PAGE).text
 
     monkeypatch.setattr(page, "FRESH_SECONDS", 0)
-    assert str(task.task_id) in client.get("/", headers=PAGE).text
+    TaskRecord.report_progress(str(running.task_id), 60)
+    assert 'value="60"' in client.get("/", headers=PAGE).text
 
 
 def test_the_reload_after_an_action_shows_what_the_action_did(

@@ -11,11 +11,11 @@ own values: while nothing changed, no query but one and no template runs.
 "Nothing changed" is the database's stamp (`dashboard.database_stamp`: no other
 connection committed, this one wrote nothing, the workers are not due a check) on
 SQLite; when it moved (workers write heartbeats every 2 s), or on other databases,
-the table's version (`dashboard.poll_version`, what the live fragment is cached
-by) unchanged; and the same minute (the charts' hour moves with the clock). A page
-known current less than POLL_ACTIVE_SECONDS ago is served without asking: the live
-table in it polls at that pace, and a busy hour, whose running tasks change the page
-several times a second, then costs a render a second per filter, not one per load. The
+the table's version (what the live fragment is cached by) unchanged; and the same
+minute (the charts' hour moves with the clock). When only running tasks' progress
+moved, a page known current less than POLL_ACTIVE_SECONDS ago is served as it is:
+the live table in it polls at that pace, and a busy hour, whose running tasks change
+the page several times a second, then costs a render a second, not one per load. The
 key holds the query, and with it the owner scope; the scheme and host; and whether
 someone is logged in. So a page never crosses owners,
 and the name in it is always the reader's own. A request that brings messages
@@ -40,14 +40,15 @@ from django.template.loader import render_to_string
 from django.utils.html import escape
 
 from webapp.tasks.context_processors import site_links
-from webapp.tasks.dashboard import TableQuery, dashboard_context, database_stamp, poll_version
+from webapp.tasks.dashboard import TableQuery, dashboard_context, database_stamp, table_state
 from webapp.tasks.dashboard import snapshot as take_snapshot
 from webapp.tasks.kinds import Kind
 
 # The per-response values, by the name the templates know them by.
 SLOTS = ("csrf_token", "csp_nonce", "username", "json_url")
-# A page known current this recently is served as it is: a busy hour changes the rows
-# on it several times a second, and the live table it carries polls at this pace.
+# A page known current this recently is served as it is when only running tasks'
+# progress moved since: a busy hour does that several times a second, and the live
+# table in the page polls at this pace anyway.
 FRESH_SECONDS = settings.POLL_ACTIVE_SECONDS
 # Pages kept per process (~50 KB each); plain dict operations, safe in threaded servers.
 KEEP = 64
@@ -59,6 +60,7 @@ class Shell:
 
     stamp: object  # the database's stamp when it was last known current (SQLite)
     version: str  # the table's version it shows (dashboard.version_of)
+    shape: str  # and its shape (dashboard.shape_of: the same but for progress)
     minute: int
     checked_at: float  # time.monotonic() when it was last known current
     pieces: tuple[bytes, ...]  # markup, slot name, markup, ..., markup (UTF-8)
@@ -108,19 +110,24 @@ def dashboard_page(request: HttpRequest, query: TableQuery) -> HttpResponse:
     minute = int(time.time() // 60)
     now = time.monotonic()
     shell = _shells.get(key)
-    if shell is not None and shell.minute == minute and now - shell.checked_at < FRESH_SECONDS:
-        # No older than the live table it carries, which polls this often anyway.
-        return filled(request, shell, nonce, authenticated)
     # Taken before the page reads anything: whatever changes after moves it.
     stamp = database_stamp()
     if shell is None or shell.minute != minute:
         shell = render_shell(request, query, authenticated, stamp, minute)
-    elif (stamp is not None and shell.stamp == stamp) or shell.version == poll_version(query):
-        # Nothing committed; or something was (a worker's heartbeat every 2 s, a task
-        # not on this page), and the table's version says the page shows none of it.
-        shell = replace(shell, stamp=stamp, checked_at=now)
+    elif stamp is not None and shell.stamp == stamp:
+        pass  # nothing committed since the page was known current
     else:
-        shell = render_shell(request, query, authenticated, stamp, minute)
+        version, shape = table_state(query)
+        if version == shell.version:
+            # Something was committed (a worker's heartbeat every 2 s, a task not on
+            # this page), and the page shows none of it.
+            shell = replace(shell, stamp=stamp, checked_at=now)
+        elif shape == shell.shape and now - shell.checked_at < FRESH_SECONDS:
+            # Only running tasks' progress moved, and the page is younger than a poll
+            # of the live table it carries: served as it is (it stays unconfirmed).
+            pass
+        else:
+            shell = render_shell(request, query, authenticated, stamp, minute)
     if len(_shells) >= KEEP and key not in _shells:
         _shells.clear()  # one per filter, page and reader kind in use: rarely reached
     _shells[key] = shell
@@ -171,6 +178,7 @@ def render_shell(
     return Shell(
         stamp=stamp,
         version=snap.version,
+        shape=snap.shape,
         minute=minute,
         checked_at=checked_at,
         pieces=pieces_utf8,
