@@ -15,12 +15,13 @@ the table's version (what the live fragment is cached by) unchanged; and the sam
 minute (the charts' hour moves with the clock). When only running tasks' progress
 moved, a page known current less than POLL_ACTIVE_SECONDS ago is served as it is:
 the live table in it polls at that pace, and a busy hour, whose running tasks change
-the page several times a second, then costs a render a second, not one per load. The
-key holds the query, and with it the owner scope; the scheme and host; and whether
-someone is logged in. So a page never crosses owners,
-and the name in it is always the reader's own. A request that brings messages
-(after a plain form's redirect) renders in full: they are shown once; so does one
-inside a transaction, whose writes the stamp cannot see rolled back.
+the page several times a second, then costs a render a second, not one per load.
+
+The key holds the query, and with it the owner scope; the scheme and host; and
+whether someone is logged in. So a page never crosses owners, and the name in it is
+always the reader's own. A request that brings messages (after a plain form's
+redirect) renders in full: they are shown once; so does one inside a transaction,
+whose writes the stamp cannot see rolled back.
 """
 
 import secrets
@@ -40,8 +41,13 @@ from django.template.loader import render_to_string
 from django.utils.html import escape
 
 from webapp.tasks.context_processors import site_links
-from webapp.tasks.dashboard import TableQuery, dashboard_context, database_stamp, table_state
-from webapp.tasks.dashboard import snapshot as take_snapshot
+from webapp.tasks.dashboard import (
+    TableQuery,
+    dashboard_context,
+    database_stamp,
+    snapshot,
+    table_state,
+)
 from webapp.tasks.kinds import Kind
 
 # The per-response values, by the name the templates know them by.
@@ -92,7 +98,7 @@ def launch_context() -> dict[str, object]:
 
 def full_page(request: HttpRequest, query: TableQuery, status: int = 200) -> HttpResponse:
     """The page rendered for this request alone, as every page once was."""
-    context = dashboard_context(take_snapshot(query)) | launch_context()
+    context = dashboard_context(snapshot(query)) | launch_context()
     return render(request, "dashboard.html", context, status=status)
 
 
@@ -154,7 +160,7 @@ def render_shell(
     # A random marker per render: task output shown in the page cannot forge a slot.
     marker = secrets.token_hex(8)
     slot = {name: f"{marker}{name}{marker}" for name in SLOTS}
-    snap = take_snapshot(query)
+    snap = snapshot(query)
     context = (
         dashboard_context(snap)
         | launch_context()
