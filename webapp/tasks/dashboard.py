@@ -287,10 +287,13 @@ class Snapshot:
     matching_exact: bool
     queues: list[Queue] = field(default_factory=list)
     version: str = field(init=False)
+    shape: str = field(init=False)  # the version but for the rows' updated_at
 
     def __post_init__(self) -> None:
         stamps = [(t.id, t.updated_at) for t in self.page.tasks]
         self.version = version_of(self.query, stamps, self.counts, self.workers, self.queues)
+        ids = [t.id for t in self.page.tasks]
+        self.shape = shape_of(self.query, ids, self.counts, self.workers, self.queues)
 
     @property
     def active(self) -> bool:
@@ -369,6 +372,32 @@ def poll_version(query: TableQuery) -> str:
             _remembered.clear()
         _remembered[query] = (stamp, version)
     return version
+
+
+def table_state(query: TableQuery) -> tuple[str, str]:
+    """The table's version, and its shape: the same but for the rows' updated_at, so
+    it holds while only running tasks' progress moves (three index reads and the
+    queues, as poll_version's when it can't tell from the stamp)."""
+    stamps = list(query.from_page_start().values_list("id", "updated_at")[: query.page_size])
+    counts, workers = status_counts(query), WorkerStatus.online()
+    queue_list = queues.overview(query.owner, workers, with_oldest=False)
+    version = version_of(query, stamps, counts, workers, queue_list)
+    return version, shape_of(query, [pk for pk, _ in stamps], counts, workers, queue_list)
+
+
+def shape_of(
+    query: TableQuery,
+    ids: list[int],
+    counts: dict[str, int],
+    workers: list[WorkerStatus],
+    queue_list: list[Queue],
+) -> str:
+    rows = ",".join(map(str, ids))
+    online = "|".join(f"{w.hostname}:{w.concurrency}:{','.join(w.consuming)}" for w in workers)
+    numbers = ",".join(str(n) for n in counts.values())
+    waiting = "|".join(queue.version for queue in queue_list)
+    key = f"{query}|{rows}|{numbers}|{online}|{waiting}"
+    return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
 
 
 def snapshot(query: TableQuery, with_queues: bool = True) -> Snapshot:

@@ -17,14 +17,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django_htmx.http import push_url
 
-from webapp.tasks import detail_json, live, timeline
+from webapp.tasks import detail_json, live, page, timeline
 from webapp.tasks.access import owner_scope, seconds_until_allowed, task_owner, visible_tasks
 from webapp.tasks.catalogue import InvalidParams, entry_of
 from webapp.tasks.catalogue_views import params_refused, run_again_form
 from webapp.tasks.dashboard import (
     BadQuery,
     TableQuery,
-    dashboard_context,
     on_page,
     poll_version,
     snapshot,
@@ -32,7 +31,6 @@ from webapp.tasks.dashboard import (
 )
 from webapp.tasks.feedback import messages_oob, tell
 from webapp.tasks.inputs import read_launch
-from webapp.tasks.kinds import Kind
 from webapp.tasks.models import TaskRecord
 from webapp.tasks.representations import (
     Answer,
@@ -94,20 +92,21 @@ def render_table(
         if since and since == version:
             return NothingChanged()  # nothing visible changed
         return render_live(request, query, version, since, status, announce_since)
-    snap = snapshot(query, with_queues=answer is not Answer.JSON)
-    if answer is Answer.JSON:
-        return JsonResponse(
-            {
-                "tasks": [task.as_json() for task in snap.page.tasks],
-                "counts": snap.counts,
-                "older": f"/tasks/?{snap.page.older_query}" if snap.page.older_query else None,
-                "matching": snap.matching,
-                "matching_exact": snap.matching_exact,
-            },
-            status=status,
-        )
-    context = dashboard_context(snap) | launch_context()
-    return render(request, "dashboard.html", context, status=status)
+    if answer is Answer.PAGE:
+        if status == 200 and request.method in ("GET", "HEAD"):
+            return page.dashboard_page(request, query)
+        return page.full_page(request, query, status)
+    snap = snapshot(query, with_queues=False)
+    return JsonResponse(
+        {
+            "tasks": [task.as_json() for task in snap.page.tasks],
+            "counts": snap.counts,
+            "older": f"/tasks/?{snap.page.older_query}" if snap.page.older_query else None,
+            "matching": snap.matching,
+            "matching_exact": snap.matching_exact,
+        },
+        status=status,
+    )
 
 
 def render_live(
@@ -145,22 +144,6 @@ def render_live(
 def htmx_trigger(request: HttpRequest) -> str | None:
     htmx = getattr(request, "htmx", None)
     return htmx.trigger if htmx else None
-
-
-def launch_context() -> dict[str, object]:
-    return {
-        "launchers": [
-            {
-                "value": kind.value,
-                "label": kind.label,
-                "has_params": bool(entry_of(kind).params),
-                "title": kind.title,
-                "description": kind.description,
-                "seconds": kind.scaled_seconds,
-            }
-            for kind in Kind
-        ],
-    }
 
 
 @negotiated("GET")
