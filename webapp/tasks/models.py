@@ -76,6 +76,10 @@ class TaskRecord(models.Model):
         on_delete=models.SET_NULL,
         related_name="tasks",
     )
+    # The periodic schedule that launched it, if one did.
+    schedule = models.ForeignKey(
+        "tasks.Schedule", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -187,6 +191,7 @@ class TaskRecord(models.Model):
             "worker": self.worker or None,
             "retry_of": str(self.retry_of.task_id) if self.retry_of else None,
             "url": self.url,
+            "schedule": f"/schedules/{self.schedule_id}/" if self.schedule_id else None,
         }
 
     # --- State changes -------------------------------------------------------------
@@ -233,9 +238,12 @@ class TaskRecord(models.Model):
         retry_of: "TaskRecord | None" = None,
         owner: Any = None,
         params: dict[str, Any] | None = None,
+        schedule: "Schedule | None" = None,
     ) -> "TaskRecord":
         with transaction.atomic():
-            record = cls.objects.create(kind=kind, retry_of=retry_of, owner=owner, params=params)
+            record = cls.objects.create(
+                kind=kind, retry_of=retry_of, owner=owner, params=params, schedule=schedule
+            )
             note = f"retry of {retry_of.short_id}" if retry_of else ""
             TaskEvent.objects.create(
                 task=record, status=Status.PENDING, at=record.submitted_at, note=note
@@ -608,6 +616,42 @@ class ApiToken(models.Model):
                 revoked_at=timezone.now()
             )
         )
+
+
+class Schedule(models.Model):
+    """A catalogue entry launched periodically with set parameters, as its owner.
+
+    Its timing and on/off switch are django-celery-beat's PeriodicTask (beat reads
+    them; the admin edits them); this row says what to launch and for whom. Deleting
+    the PeriodicTask deletes this row; its runs stay, unlinked.
+    """
+
+    periodic_task = models.OneToOneField(
+        "django_celery_beat.PeriodicTask", on_delete=models.CASCADE, related_name="dashboard"
+    )
+    kind = models.PositiveSmallIntegerField(choices=Kind.choices)
+    params = models.JSONField()
+    # Its runs are this user's tasks (None: anonymous local use), whoever edits it.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="schedules",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # When beat last launched a run: the next run counts from here.
+    last_fired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"schedule {self.pk}: {self.get_kind_display()}"
+
+    @property
+    def url(self) -> str:
+        return f"/schedules/{self.pk}/"
 
 
 def _iso(moment: datetime | None) -> str | None:

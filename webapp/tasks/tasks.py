@@ -30,7 +30,7 @@ from webapp.tasks import (
     workers,  # also registers the heartbeat receivers
 )
 from webapp.tasks.kinds import Kind
-from webapp.tasks.models import TaskRecord
+from webapp.tasks.models import Schedule, TaskRecord
 from webapp.tasks.publishing import BrokerUnavailable, publish
 
 __all__ = ["BrokerUnavailable", "cancel", "launch", "run_task"]
@@ -125,6 +125,7 @@ def launch(
     retry_of: TaskRecord | None = None,
     owner: Any = None,
     params: dict[str, Any] | None = None,
+    schedule: Schedule | None = None,
 ) -> TaskRecord:
     """Record a new task as PENDING, with its complete `params`, and queue it.
 
@@ -133,7 +134,9 @@ def launch(
     BrokerUnavailable raised: no task is listed that will never run. (A process that
     dies in between leaves a PENDING row: publishing.requeue_orphans sends it.)
     """
-    record = TaskRecord.submit(kind, retry_of=retry_of, owner=owner, params=params)
+    record = TaskRecord.submit(
+        kind, retry_of=retry_of, owner=owner, params=params, schedule=schedule
+    )
     try:
         publish(str(record.task_id), int(kind))
     except BrokerUnavailable as exc:
