@@ -119,6 +119,17 @@ def test_a_refused_form_comes_back_with_the_error_next_to_its_field(client: Clie
     assert not Schedule.objects.exists()
 
 
+def test_a_form_with_a_cron_expression_ignores_the_unit_select(client: Client) -> None:
+    response = client.post(
+        "/schedules/",
+        {"type": "instant", "every": "", "period": "seconds", "cron": "0 3 * * *"},
+        headers={"Accept": "text/html"},
+    )
+
+    assert response.status_code == 303
+    assert PeriodicTask.objects.get().crontab is not None
+
+
 def test_a_form_adds_a_schedule_and_redirects_to_the_list(client: Client) -> None:
     response = client.post(
         "/schedules/",

@@ -162,7 +162,8 @@ def checked(sent: Sent, current: Schedule | None) -> ScheduleData:
 
 def check_cadence(fields: dict[str, object], data: ScheduleData, creating: bool) -> dict[str, str]:
     """Set `data`'s cadence from `fields`; what is wrong with them, by field."""
-    interval_sent = "every" in fields or "period" in fields
+    # A form always sends `period` (a select): beside `cron` alone, it means nothing.
+    interval_sent = "every" in fields or ("period" in fields and "cron" not in fields)
     if "cron" in fields and interval_sent:
         both = "Give either `every` (with `period`) or `cron`, not both."
         return {"cron": both, "every": both}
