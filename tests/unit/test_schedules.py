@@ -24,7 +24,7 @@ from django_celery_beat.models import (
 
 from webapp.tasks import dashboard, schedules
 from webapp.tasks.kinds import Kind
-from webapp.tasks.models import Schedule
+from webapp.tasks.models import ApiToken, Schedule
 
 pytestmark = pytest.mark.django_db
 JSON = {"Accept": "application/json"}
@@ -223,6 +223,48 @@ def test_someone_elses_schedule_is_a_404_with_login_on(settings: Any, client: Cl
     assert bobs_get.status_code == 404
     assert bobs_delete.status_code == 404
     assert [s["owner"] for s in listed_for_staff] == ["alice"]
+
+
+def test_curl_with_a_token_steers_schedules_a_read_only_token_only_reads(settings: Any) -> None:
+    settings.DASHBOARD_REQUIRE_LOGIN = True
+    dora = User.objects.create_user("dora", password="x")
+    _, token = ApiToken.issue(dora)
+    _, reader = ApiToken.issue(dora, read_only=True)
+    curl = Client()  # no cookies: the CSRF check does not apply, the token does
+    body = json.dumps({"type": "short", "every": 2})
+
+    anonymous = curl.post("/schedules/", body, content_type="application/json")
+    added = curl.post(
+        "/schedules/",
+        body,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    read = curl.get("/schedules/", headers={"Authorization": f"Bearer {reader}"})
+    refused = curl.post(
+        f"{added.json()['url']}disable/", headers={"Authorization": f"Bearer {reader}"}
+    )
+
+    assert anonymous.status_code == 401
+    assert added.status_code == 201
+    assert Schedule.objects.get().owner == dora
+    assert read.json()["schedules"][0]["owner"] == "dora"
+    assert refused.status_code == 403
+    assert PeriodicTask.objects.get().enabled is True
+
+
+def test_a_browser_post_without_the_csrf_token_is_refused() -> None:
+    browser = Client(enforce_csrf_checks=True)
+    browser.get("/schedules/", headers={"Accept": "text/html"})  # takes the CSRF cookie
+
+    response = browser.post(
+        "/schedules/",
+        {"type": "short", "every": "2", "period": "seconds"},
+        headers={"Accept": "text/html"},
+    )
+
+    assert response.status_code == 403
+    assert not Schedule.objects.exists()
 
 
 def test_the_pages_render_with_links_from_url_names(client: Client) -> None:
