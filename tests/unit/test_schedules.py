@@ -24,7 +24,7 @@ from django_celery_beat.models import (
 
 from webapp.tasks import dashboard, schedules
 from webapp.tasks.kinds import Kind
-from webapp.tasks.models import ApiToken, Schedule
+from webapp.tasks.models import ApiToken, Schedule, TaskRecord
 
 pytestmark = pytest.mark.django_db
 JSON = {"Accept": "application/json"}
@@ -280,6 +280,23 @@ def test_the_pages_render_with_links_from_url_names(client: Client) -> None:
     assert "No runs yet." in detail.content.decode()
     assert f'action="/schedules/{added["id"]}/run/"' in detail.content.decode()
     assert bad_entry.status_code == 400
+
+
+def test_a_run_links_back_to_its_schedule_in_the_table_its_page_and_json(
+    client: Client,
+) -> None:
+    added = add(client, type="short", every=2, period="seconds")
+    run = TaskRecord.submit(Kind.SHORT, schedule=Schedule.objects.get())
+    TaskRecord.submit(Kind.SHORT)  # not a scheduled run
+
+    table = client.get("/", headers={"Accept": "text/html"}).content.decode()
+    page = client.get(run.url, headers={"Accept": "text/html"}).content.decode()
+    answer = client.get(run.url, headers=JSON).json()
+
+    link = f'<a href="{added["url"]}">schedule {added["id"]}</a>'
+    assert table.count(link) == 1
+    assert link in page
+    assert answer["schedule"] == added["url"]
 
 
 def test_next_run_counts_from_the_last_launch(client: Client) -> None:

@@ -111,6 +111,11 @@ class TaskRecord(models.Model):
         return f"/tasks/{self.task_id}/"
 
     @property
+    def schedule_url(self) -> str | None:
+        """The periodic schedule that launched it (as `url`, without a reverse per row)."""
+        return f"/schedules/{self.schedule_id}/" if self.schedule_id else None
+
+    @property
     def short_id(self) -> str:
         return str(self.task_id)[:8]
 
@@ -191,7 +196,7 @@ class TaskRecord(models.Model):
             "worker": self.worker or None,
             "retry_of": str(self.retry_of.task_id) if self.retry_of else None,
             "url": self.url,
-            "schedule": f"/schedules/{self.schedule_id}/" if self.schedule_id else None,
+            "schedule": self.schedule_url,
         }
 
     # --- State changes -------------------------------------------------------------
