@@ -41,11 +41,15 @@ def run_times(stack: Stack, schedule_id: int) -> list[datetime]:
 
 
 def test_beat_keeps_the_retention_job_in_its_tables(stack: Stack, beat: Service) -> None:
-    rows = stack.fetch(
-        "SELECT p.task, i.every, i.period FROM django_celery_beat_periodictask p "
-        "JOIN django_celery_beat_intervalschedule i ON p.interval_id = i.id "
-        "WHERE p.name = 'apply-retention' AND p.enabled"
-    )
+    def retention_rows() -> list[tuple[object, ...]]:
+        return stack.fetch(
+            "SELECT p.task, i.every, i.period FROM django_celery_beat_periodictask p "
+            "JOIN django_celery_beat_intervalschedule i ON p.interval_id = i.id "
+            "WHERE p.name = 'apply-retention' AND p.enabled"
+        )
+
+    # Beat writes it as its scheduler starts, just after it says it is starting.
+    rows = wait_for(retention_rows, 20, "beat to copy CELERY_BEAT_SCHEDULE into its tables")
 
     assert rows == [("tasks.apply_retention", 3600, "seconds")]
 
