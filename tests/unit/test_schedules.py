@@ -394,3 +394,23 @@ def test_the_unchanged_poll_is_one_query_however_many_schedules(
 
     assert len(queries) == 1, [q["sql"] for q in queries.captured_queries]
     assert poll.status_code == 204
+
+
+def test_the_list_takes_the_same_queries_however_many_schedules_and_runs(client: Client) -> None:
+    counts = []
+    for more in (1, 20):
+        for _ in range(more):
+            schedule = schedules.save_schedule(
+                schedules.ScheduleData(
+                    kind=Kind.SHORT, params={"seconds": 1}, enabled=True, every=5
+                )
+            )
+            TaskRecord.submit(Kind.SHORT, schedule=schedule)
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get("/schedules/", headers={"Accept": "text/html"})
+            answer = client.get("/schedules/", headers=JSON)
+        assert page.status_code == 200
+        assert all(s["last_run_at"] for s in answer.json()["schedules"])
+        counts.append(len(queries))
+
+    assert counts[0] == counts[1], counts

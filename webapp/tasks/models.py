@@ -76,9 +76,14 @@ class TaskRecord(models.Model):
         on_delete=models.SET_NULL,
         related_name="tasks",
     )
-    # The periodic schedule that launched it, if one did.
+    # The periodic schedule that launched it, if one did. (Indexed with the id below.)
     schedule = models.ForeignKey(
-        "tasks.Schedule", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+        "tasks.Schedule",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="runs",
+        db_index=False,
     )
 
     class Meta:
@@ -97,6 +102,8 @@ class TaskRecord(models.Model):
             # so that SQLite does not read all the user's tasks to find them.
             models.Index(fields=["owner", "retry_of"], name="task_owner_retry_of_idx"),
             models.Index(fields=["run_time", "id"], name="task_run_time_idx"),
+            # A schedule's newest runs (its last run, its page), however many it has had.
+            models.Index(fields=["schedule", "id"], name="task_schedule_idx"),
         ]
 
     def __str__(self) -> str:

@@ -21,7 +21,7 @@ from celery import shared_task
 from celery.schedules import crontab
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
@@ -325,10 +325,13 @@ def launch_scheduled(schedule_id: int) -> str | None:
 
 
 def with_last_run(schedules: QuerySet[Schedule]) -> QuerySet[Schedule]:
-    """The schedules with their timing and the time of their newest run, in one query."""
+    """The schedules with their timing and the time of their newest run, in one query.
+    The newest run is one step down the (schedule, id) index, however many runs a
+    schedule has had (a MAX over them would read them all)."""
+    newest = TaskRecord.objects.filter(schedule=OuterRef("pk")).order_by("-id")
     return schedules.select_related(
         "periodic_task__interval", "periodic_task__crontab", "owner"
-    ).annotate(last_run_at=Max("runs__submitted_at"))
+    ).annotate(last_run_at=Subquery(newest.values("submitted_at")[:1]))
 
 
 def next_run_at(schedule: Schedule) -> datetime | None:

@@ -9,72 +9,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("django_celery_beat", "0019_alter_periodictasks_options"),
-        ("tasks", "0011_task_params"),
+        ('django_celery_beat', '0019_alter_periodictasks_options'),
+        ('tasks', '0011_task_params'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="Schedule",
+            name='Schedule',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "kind",
-                    models.PositiveSmallIntegerField(
-                        choices=[
-                            (0, "instant"),
-                            (1, "short"),
-                            (2, "medium"),
-                            (3, "long"),
-                            (4, "cpu-heavy"),
-                            (5, "failing"),
-                            (6, "flaky"),
-                            (7, "notify"),
-                        ]
-                    ),
-                ),
-                ("params", models.JSONField()),
-                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
-                ("last_fired_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "owner",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="schedules",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "periodic_task",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="dashboard",
-                        to="django_celery_beat.periodictask",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.PositiveSmallIntegerField(choices=[(0, 'instant'), (1, 'short'), (2, 'medium'), (3, 'long'), (4, 'cpu-heavy'), (5, 'failing'), (6, 'flaky'), (7, 'notify')])),
+                ('params', models.JSONField()),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('last_fired_at', models.DateTimeField(blank=True, null=True)),
+                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='schedules', to=settings.AUTH_USER_MODEL)),
+                ('periodic_task', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='dashboard', to='django_celery_beat.periodictask')),
             ],
             options={
-                "ordering": ["id"],
+                'ordering': ['id'],
             },
         ),
         migrations.AddField(
-            model_name="taskrecord",
-            name="schedule",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="runs",
-                to="tasks.schedule",
-            ),
+            model_name='taskrecord',
+            name='schedule',
+            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='runs', to='tasks.schedule'),
+        ),
+        migrations.AddIndex(
+            model_name='taskrecord',
+            index=models.Index(fields=['schedule', 'id'], name='task_schedule_idx'),
         ),
     ]
