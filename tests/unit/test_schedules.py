@@ -5,9 +5,11 @@ admin, and the table poll's cost whatever the number of schedules."""
 import json
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
@@ -22,6 +24,7 @@ from django_celery_beat.models import (
     SolarSchedule,
 )
 
+from webapp.supervisor import PROCFILE, read_procfile
 from webapp.tasks import dashboard, schedules
 from webapp.tasks.kinds import Kind
 from webapp.tasks.models import ApiToken, Schedule, TaskRecord
@@ -414,3 +417,17 @@ def test_the_list_takes_the_same_queries_however_many_schedules_and_runs(client:
         counts.append(len(queries))
 
     assert counts[0] == counts[1], counts
+
+
+DATABASE_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+
+def test_make_run_and_compose_start_beat_with_the_database_scheduler() -> None:
+    procfile = dict(read_procfile(PROCFILE))
+    compose = yaml.safe_load((Path(PROCFILE).parent / "compose.yaml").read_text())
+    beat_command = " ".join(compose["services"]["beat"]["command"])
+
+    assert f"--scheduler {DATABASE_SCHEDULER}" in procfile["beat"]
+    assert f"--scheduler={DATABASE_SCHEDULER}" in beat_command
+    assert "migrate_when_ready" in beat_command  # its tables exist before it reads them
+    assert "db" in compose["services"]["beat"]["depends_on"]
