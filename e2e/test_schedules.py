@@ -105,3 +105,20 @@ def test_run_now_and_delete_work_with_javascript_off(
     expect(page.locator("#messages")).to_contain_text(f"Deleted schedule {schedule_id}")
     expect(page.locator(f"#schedule-{schedule_id}")).to_have_count(0)
     context.close()
+
+
+def test_the_schedule_pages_fit_a_375_px_phone(page: Page, stack: Stack, beat: Service) -> None:
+    added = httpx.post(
+        f"{stack.url}/schedules/",
+        json={"type": "notify", "params": {"message": "the nightly export"}, "cron": "0 3 * * *"},
+    ).json()
+    page.set_viewport_size({"width": 375, "height": 800})
+
+    widths = {}
+    for path in ("/schedules/", added["url"]):
+        page.goto(path)
+        widths[path] = page.evaluate("document.documentElement.scrollWidth")
+    page.screenshot(path=SCREENSHOTS / "schedule-phone.png", full_page=True)
+    httpx.post(f"{stack.url}{added['url']}delete/")
+
+    assert all(width <= 375 for width in widths.values()), widths
