@@ -13,10 +13,11 @@ help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
 
 # --- Environments: rebuilt only when a requirements file changes -----------------
-$(VENV)/.runtime: requirements.txt
+$(VENV)/.runtime: requirements.txt requirements-nodeps.txt
 	@test -x $(PY) || { python=$$(scripts/find-python) && echo "Creating $(VENV) with $$python" && $$python -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt
 	@touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
@@ -31,7 +32,7 @@ migrate: $(VENV)/.runtime var ## Apply database migrations
 	$(PY) manage.py collectstatic --noinput -v 0
 
 # --- The two commands --------------------------------------------------------------
-run: migrate ## Run the whole stack here: Redis, gunicorn :1337, a worker per queue, beat, Flower :5555
+run: migrate ## Run the whole stack here: Redis, gunicorn :1337, a worker per queue, beat, the scheduler, Flower :5555
 	@[ -n "$${REDIS_URL:-}" ] || scripts/ensure-redis
 	scripts/run-stack
 

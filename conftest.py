@@ -188,6 +188,22 @@ def start_scheduler(stack: Stack) -> Service:
     return scheduler
 
 
+def start_beat(stack: Stack, max_interval: float = 1, env: dict[str, str] | None = None) -> Service:
+    """`celery beat` on the stack's database (DatabaseScheduler, as `make run` runs it),
+    rereading its schedule at least every `max_interval` seconds."""
+    log_path = stack.directory / "beat.log"
+    logged_before = len(log_path.read_text(errors="replace")) if log_path.exists() else 0
+    beat = stack.start(
+        "beat",
+        str(BIN / "celery"), "-A", "webapp", "beat", "--loglevel=INFO",
+        "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler",
+        f"--max-interval={max_interval}",
+        env=env,
+    )  # fmt: skip
+    wait_for(lambda: "beat: Starting" in beat.log()[logged_before:], 60, "celery beat to start")
+    return beat
+
+
 def start_web(stack: Stack, port: int, env: dict[str, str] | None = None) -> Service:
     name = "web" if env is None else f"web-{port}"
     web = stack.start(

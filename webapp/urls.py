@@ -1,5 +1,5 @@
-"""Top-level URLs: the dashboard, the task resources, the catalogue, queues, login, the
-admin, the health check."""
+"""Top-level URLs: the dashboard, the task resources, the catalogue, queues, the
+periodic schedules, login, the admin, the health check."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -14,6 +14,7 @@ urlpatterns = [
     path("catalogue/", catalogue_views.catalogue_list, name="catalogue"),
     path("catalogue/<str:name>/", catalogue_views.catalogue_entry, name="catalogue-entry"),
     path("queues/", include("webapp.tasks.queue_urls")),
+    path("schedules/", include("webapp.tasks.schedule_urls")),
     path("healthz", views.health, name="health"),
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.fill import fill_history
-from conftest import BIN, Stack, start_worker, wait_for
+from conftest import Stack, start_beat, start_worker, wait_for
 from tests.reliability.conftest import (
     curl_like,
     private_stack,
@@ -222,11 +222,7 @@ def test_celery_beat_runs_the_retention_job(migrated: Path, tmp_path: Path) -> N
             old = [add_task(db, status, "2026-01-01 00:00:00") for status in FINISHED]
             recent = add_task(db, "SUCCESS", time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()))
         start_worker(stack)
-        beat = stack.start(
-            "beat",
-            str(BIN / "celery"), "-A", "webapp", "beat", "--loglevel=INFO",
-            "--schedule", str(stack.directory / "celerybeat-schedule"),
-        )  # fmt: skip
+        beat = start_beat(stack)
 
         def old_gone() -> bool:
             ids = {task for (task,) in stack.fetch("SELECT id FROM tasks_taskrecord")}
@@ -236,3 +232,9 @@ def test_celery_beat_runs_the_retention_job(migrated: Path, tmp_path: Path) -> N
         wait_for_log(beat.log, "Sending due task apply-retention", 10)
         wait_for_log(stack.services["worker"].log, "retention: deleted 3 finished tasks", 10)
         assert stack.fetch("SELECT id FROM tasks_taskrecord") == [(recent,)]
+        # Beat's database scheduler copied CELERY_BEAT_SCHEDULE into its own tables.
+        assert stack.fetch(
+            "SELECT i.every, i.period FROM django_celery_beat_periodictask p "
+            "JOIN django_celery_beat_intervalschedule i ON p.interval_id = i.id "
+            "WHERE p.name = 'apply-retention' AND p.enabled"
+        ) == [(1, "seconds")]

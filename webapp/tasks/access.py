@@ -27,6 +27,7 @@ from webapp.tasks.models import (
     ApiToken,
     FinishedMinute,
     OwnerStatusCount,
+    Schedule,
     Status,
     StatusCount,
     TaskRecord,
@@ -185,6 +186,14 @@ def status_counts_of(owner: int | None) -> dict[str, int]:
 
 def visible_tasks(request: HttpRequest) -> QuerySet[TaskRecord]:
     return tasks_of(owner_scope(request))
+
+
+def visible_schedules(request: HttpRequest) -> QuerySet[Schedule]:
+    """The periodic schedules this request may see and steer: the same owner scope as
+    its tasks (a schedule's runs are its owner's tasks)."""
+    owner = owner_scope(request)
+    schedules = Schedule.objects.all()
+    return schedules if owner is None else schedules.filter(owner_id=owner)
 
 
 def client_address(request: HttpRequest) -> str:

@@ -1,11 +1,12 @@
 """The task history in Django's admin, for operators: filter, search, read the timeline;
-and the API tokens, to see who has one and revoke it."""
+the API tokens, to see who has one and revoke it; the periodic schedules (their timing
+is django-celery-beat's, in its own admin section)."""
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from webapp.tasks.models import ApiToken, TaskEvent, TaskRecord
+from webapp.tasks.models import ApiToken, Schedule, TaskEvent, TaskRecord
 
 
 class TaskEventInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -63,3 +64,11 @@ class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         revoked = sum(token.revoke() for token in queryset)
         self.message_user(request, f"Revoked {revoked} token(s).", messages.SUCCESS)
+
+
+@admin.register(Schedule)
+class ScheduleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["id", "kind", "owner", "periodic_task", "created_at", "last_fired_at"]
+    list_filter = ["kind"]
+    raw_id_fields = ["periodic_task", "owner"]
+    readonly_fields = ["created_at", "last_fired_at"]

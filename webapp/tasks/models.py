@@ -88,6 +88,15 @@ class TaskRecord(models.Model):
         on_delete=models.SET_NULL,
         related_name="tasks",
     )
+    # The periodic schedule that launched it, if one did. (Indexed with the id below.)
+    schedule = models.ForeignKey(
+        "tasks.Schedule",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="runs",
+        db_index=False,
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -109,6 +118,8 @@ class TaskRecord(models.Model):
             models.Index(fields=["status", "kind", "id"], name="task_status_kind_idx"),
             # The scheduler's one query per tick: the scheduled tasks now due.
             models.Index(fields=["status", "run_at"], name="task_due_idx"),
+            # A schedule's newest runs (its last run, its page), however many it has had.
+            models.Index(fields=["schedule", "id"], name="task_schedule_idx"),
         ]
 
     def __str__(self) -> str:
@@ -121,6 +132,11 @@ class TaskRecord(models.Model):
         # The task URLs are part of the product's contract (DESIGN.md); building them
         # here spares the table a reverse() per row and action.
         return f"/tasks/{self.task_id}/"
+
+    @property
+    def schedule_url(self) -> str | None:
+        """The periodic schedule that launched it (as `url`, without a reverse per row)."""
+        return f"/schedules/{self.schedule_id}/" if self.schedule_id else None
 
     @property
     def short_id(self) -> str:
@@ -224,6 +240,7 @@ class TaskRecord(models.Model):
             "worker": self.worker or None,
             "retry_of": str(self.retry_of.task_id) if self.retry_of else None,
             "url": self.url,
+            "schedule": self.schedule_url,
         }
 
     # --- State changes -------------------------------------------------------------
@@ -265,12 +282,19 @@ class TaskRecord(models.Model):
         owner: Any = None,
         params: dict[str, Any] | None = None,
         run_at: datetime | None = None,
+        schedule: "Schedule | None" = None,
     ) -> "TaskRecord":
         """A new task, PENDING for the caller to publish, or with `run_at`, SCHEDULED
         for scheduling.publish_due to publish when due."""
         status = Status.SCHEDULED if run_at else Status.PENDING
         record = cls(
-            kind=kind, retry_of=retry_of, owner=owner, params=params, status=status, run_at=run_at
+            kind=kind,
+            retry_of=retry_of,
+            owner=owner,
+            params=params,
+            status=status,
+            run_at=run_at,
+            schedule=schedule,
         )
         notes = [f"retry of {retry_of.short_id}"] if retry_of else []
         if run_at:
@@ -821,6 +845,42 @@ def insert(instance: models.Model) -> None:
         instance.pk = cursor.fetchone()[0]
     instance._state.adding = False
     instance._state.db = db
+
+
+class Schedule(models.Model):
+    """A catalogue entry launched periodically with set parameters, as its owner.
+
+    Its timing and on/off switch are django-celery-beat's PeriodicTask (beat reads
+    them; the admin edits them); this row says what to launch and for whom. Deleting
+    the PeriodicTask deletes this row; its runs stay, unlinked.
+    """
+
+    periodic_task = models.OneToOneField(
+        "django_celery_beat.PeriodicTask", on_delete=models.CASCADE, related_name="dashboard"
+    )
+    kind = models.PositiveSmallIntegerField(choices=Kind.choices)
+    params = models.JSONField()
+    # Its runs are this user's tasks (None: anonymous local use), whoever edits it.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="schedules",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # When beat last launched a run: the next run counts from here.
+    last_fired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"schedule {self.pk}: {self.get_kind_display()}"
+
+    @property
+    def url(self) -> str:
+        return f"/schedules/{self.pk}/"
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -30,7 +30,7 @@ from webapp.tasks import (
     workers,  # also registers the heartbeat receivers
 )
 from webapp.tasks.kinds import Kind
-from webapp.tasks.models import Status, TaskRecord
+from webapp.tasks.models import Schedule, Status, TaskRecord
 from webapp.tasks.publishing import BrokerUnavailable, publish
 
 __all__ = ["BrokerUnavailable", "cancel", "launch", "run_task"]
@@ -136,6 +136,7 @@ def launch(
     owner: Any = None,
     params: dict[str, Any] | None = None,
     run_at: datetime | None = None,
+    schedule: Schedule | None = None,
 ) -> TaskRecord:
     """Record a new task as PENDING, with its complete `params`, and queue it; with
     `run_at`, record it SCHEDULED for scheduling.publish_due to queue when due.
@@ -145,7 +146,9 @@ def launch(
     BrokerUnavailable raised: no task is listed that will never run. (A process that
     dies in between leaves a PENDING row: publishing.requeue_orphans sends it.)
     """
-    record = TaskRecord.submit(kind, retry_of=retry_of, owner=owner, params=params, run_at=run_at)
+    record = TaskRecord.submit(
+        kind, retry_of=retry_of, owner=owner, params=params, run_at=run_at, schedule=schedule
+    )
     if run_at is not None:
         return record
     try:
