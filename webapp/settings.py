@@ -379,7 +379,7 @@ TASK_RETENTION_DAYS = 0 if _RETENTION == "off" else env_int("TASK_RETENTION_DAYS
 # How often celery beat runs the job (webapp/tasks/retention.py), which also drops the
 # rows of workers unseen for a day and expired sessions.
 RETENTION_INTERVAL_SECONDS = env_float("RETENTION_INTERVAL_SECONDS", 3600.0, minimum=1.0)
-CELERY_IMPORTS = ["webapp.tasks.retention"]
+CELERY_IMPORTS = ["webapp.tasks.retention", "webapp.tasks.demo"]
 CELERY_BEAT_SCHEDULE = {
     "apply-retention": {
         "task": "tasks.apply_retention",
