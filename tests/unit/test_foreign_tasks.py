@@ -121,3 +121,17 @@ def test_the_unchanged_poll_is_still_one_query_with_foreign_tasks(
 
     assert len(queries) == 1, [q["sql"] for q in queries.captured_queries]
     assert poll.status_code == 204
+
+
+def test_the_kind_filter_picks_foreign_tasks_as_other(client: Client) -> None:
+    task_id = foreign("demo.add", 1, 2)
+    ours = TaskRecord.submit(Kind.INSTANT)
+
+    def listed(query: str) -> list[str]:
+        return [t["task_id"] for t in client.get(f"/tasks/?{query}").json()["tasks"]]
+
+    assert listed("kind=other") == [task_id]
+    assert listed("kind=0") == [str(ours.task_id)]
+    assert client.get("/tasks/?kind=other").json()["matching"] == 1
+    page = client.get("/?kind=other", headers={"Accept": "text/html"}).content.decode()
+    assert '<option value="other" selected>' in page

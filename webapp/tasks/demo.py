@@ -10,6 +10,11 @@ def add(x: float, y: float) -> float:
     return x + y
 
 
+@shared_task(name="demo.echo")
+def echo(*args: object, **kwargs: object) -> dict[str, object]:
+    return {"args": list(args), "kwargs": kwargs}
+
+
 @shared_task(name="demo.fail")
 def fail(message: str) -> None:
     raise ValueError(message)
