@@ -20,6 +20,8 @@ def test_a_task_sent_from_a_shell_appears_in_the_open_page(page: Page, stack: St
     expect(row).to_contain_text("demo.echo")
     expect(row.locator(".task-args")).to_contain_text("…")  # elided, and says so
     assert serious_violations(page) == []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    row.screenshot(path=SCREENSHOTS / "foreign-task-row.png")
 
     row.get_by_role("link").first.click()
 
@@ -28,5 +30,4 @@ def test_a_task_sent_from_a_shell_appears_in_the_open_page(page: Page, stack: St
     fold.locator("summary").click()
     expect(fold.locator("pre")).to_have_text(long_text)
     assert serious_violations(page) == []
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "foreign-task.png", full_page=True)
