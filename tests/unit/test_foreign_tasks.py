@@ -135,3 +135,15 @@ def test_the_kind_filter_picks_foreign_tasks_as_other(client: Client) -> None:
     assert client.get("/tasks/?kind=other").json()["matching"] == 1
     page = client.get("/?kind=other", headers={"Accept": "text/html"}).content.decode()
     assert '<option value="other" selected>' in page
+
+
+def test_a_failed_foreign_task_is_not_retried_by_the_dashboard(client: Client) -> None:
+    task_id = foreign("demo.fail", "boom")
+    TaskRecord.mark_started(task_id, worker="w1")
+    TaskRecord.mark_failed(task_id, "ValueError: boom")
+
+    response = client.post(f"/tasks/{task_id}/retry/")
+
+    assert response.status_code == 409
+    assert "published outside the dashboard" in response.json()["error"]
+    assert TaskRecord.objects.count() == 1
