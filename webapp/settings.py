@@ -382,7 +382,7 @@ TASK_RETENTION_DAYS = 0 if _RETENTION == "off" else env_int("TASK_RETENTION_DAYS
 # How often celery beat runs the job (webapp/tasks/retention.py), which also drops the
 # rows of workers unseen for a day and expired sessions.
 RETENTION_INTERVAL_SECONDS = env_float("RETENTION_INTERVAL_SECONDS", 3600.0, minimum=1.0)
-CELERY_IMPORTS = ["webapp.tasks.retention", "webapp.tasks.schedules"]
+CELERY_IMPORTS = ["webapp.tasks.retention", "webapp.tasks.schedules", "webapp.tasks.demo"]
 # Beat reads its schedule from the database (django-celery-beat), so schedules made in
 # the dashboard or the admin take effect without a restart; the entries below are
 # copied into those tables when beat starts.

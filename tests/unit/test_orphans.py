@@ -132,3 +132,16 @@ def test_the_markers_of_many_publishes_are_written_together(
 
     wait_for(all_marked, 10, "the markers of 20 published tasks")
     assert counted.writes < len(ids) / 2
+
+
+def test_a_foreign_task_waiting_without_a_marker_is_never_sent_as_ours(sent: list[str]) -> None:
+    # Published elsewhere (seen.py): no marker of ours, and not ours to send.
+    foreign_id = "0b6f0d6e-8f7c-4c1e-9d55-3a1d2c9e7f01"
+    TaskRecord.seen(foreign_id, "demo.add", [1, 2], {}, note="published elsewhere")
+    TaskRecord.objects.filter(task_id=foreign_id).update(
+        submitted_at=timezone.now() - timedelta(seconds=60)
+    )
+    [orphan] = queued(1, published=False)
+
+    assert sweep_now() == [orphan]
+    assert sent == [orphan]

@@ -30,6 +30,7 @@ def rollup_from_rows() -> dict[Key, tuple[int, int, timedelta]]:
     ):
         assert finished_at is not None
         minute = finished_at.replace(second=0, microsecond=0)
+        kind = FinishedMinute.ELSEWHERE if kind is None else kind  # a foreign task
         for who in (FinishedMinute.EVERYONE, owner) if owner else (FinishedMinute.EVERYONE,):
             count, timed, total = expected.get((who, minute, kind, status), (0, 0, timedelta(0)))
             expected[(who, minute, kind, status)] = (

@@ -149,6 +149,12 @@ def run_now_task(request: HttpRequest, task_id: str) -> HttpResponse:
 def retry_task(request: HttpRequest, task_id: str) -> HttpResponse:
     started = timezone.now()
     record = get_record(request, task_id)
+    if record.kind is None:
+        raise BadInput(
+            f"Task {record.short_id} ({record.name}) was published outside the dashboard: "
+            "send it again from where it came from.",
+            status=409,
+        )
     if not record.can_retry:
         raise BadInput(
             f"Only failed or cancelled tasks can be retried; task {record.short_id} "

@@ -5,3 +5,8 @@ class TasksConfig(AppConfig):
     name = "webapp.tasks"
     label = "tasks"
     verbose_name = "Tasks"
+
+    def ready(self) -> None:
+        # Every process of the app (web, worker, beat) keeps the records of tasks
+        # published outside the dashboard: the signal receivers connect on import.
+        from webapp.tasks import seen  # noqa: F401

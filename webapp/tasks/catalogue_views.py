@@ -111,7 +111,7 @@ def launch_form(
 
 def run_again_form(record: TaskRecord) -> LaunchForm | None:
     """A finished task's parameters in its entry's form, to run it again edited."""
-    if not record.can_delete:  # still pending or running
+    if not record.can_delete or record.kind is None:  # running, or not one of ours
         return None
     return launch_form(entry_of(record.kind), record.effective_params, prefix="again")
 

@@ -30,6 +30,8 @@ from webapp.tasks.models import (
 )
 from webapp.tasks.queues import Queue
 
+# The kind filter's value for tasks published outside the dashboard (no kind).
+FOREIGN = "other"
 HEX = re.compile(r"^[0-9a-f]{1,32}$")
 # A keyset position: the id of the last row seen, after its sort value when the
 # order has one (a status, or a run time in microseconds).
@@ -73,6 +75,7 @@ class TableQuery:
     owner: int | None  # only this user's tasks (None: everyone's); not in URLs
     status: str = ""
     kind: Kind | None = None
+    foreign: bool = False  # kind=other: only tasks published outside the dashboard
     search: str = ""  # a prefix of task ids, as typed
     before: int | None = None  # show tasks older than this record id (keyset paging)
     sort: str = ""  # a key of SORTS
@@ -85,13 +88,16 @@ class TableQuery:
         if status and status not in Status.values:
             raise BadQuery(f"status must be one of {', '.join(Status.values)}.")
         kind_text = params.get("kind", "").strip()
-        if kind_text and not (
+        foreign = kind_text == FOREIGN
+        if foreign:
+            kind_text = ""
+        elif kind_text and not (
             kind_text.isascii()
             and kind_text.isdigit()
             and len(kind_text) < 5  # int() refuses more than 4300 digits
             and int(kind_text) in Kind.values
         ):
-            raise BadQuery(f"kind must be one of {Kind.accepted()}.")
+            raise BadQuery(f"kind must be one of {Kind.accepted()}, or {FOREIGN}.")
         search = params.get("q", "").strip()
         if search and not HEX.match(search.replace("-", "").lower()):
             raise BadQuery("Search takes the start of a task id: hex digits and dashes.")
@@ -119,6 +125,7 @@ class TableQuery:
             owner=owner,
             status=status,
             kind=Kind(int(kind_text)) if kind_text else None,
+            foreign=foreign,
             search=search,
             before=int(before_text) if before_text and not sort else None,
             sort=sort,
@@ -136,13 +143,13 @@ class TableQuery:
 
     @property
     def is_filtered(self) -> bool:
-        return bool(self.status or self.kind is not None or self.search)
+        return bool(self.status or self.kind is not None or self.foreign or self.search)
 
     def query_string(self, **overrides: Any) -> str:
         """This query as URL parameters, with some replaced (None drops one)."""
         values: dict[str, Any] = {
             "status": self.status,
-            "kind": "" if self.kind is None else int(self.kind),
+            "kind": FOREIGN if self.foreign else "" if self.kind is None else int(self.kind),
             "q": self.search,
             "sort": self.sort,
             "size": self.size or "",
@@ -160,6 +167,8 @@ class TableQuery:
             tasks = tasks.filter(status=self.status)
         if self.kind is not None:
             tasks = tasks.filter(kind=self.kind)
+        if self.foreign:
+            tasks = tasks.filter(kind__isnull=True)  # along the (kind, id) index
         if self.search:
             tasks = with_id_prefix(tasks, self.search)
         if self.by_run_time:
@@ -422,7 +431,7 @@ COUNT_LIMIT = 10_000
 def matching_count(query: TableQuery, counts: dict[str, int]) -> dict[str, Any]:
     """How many tasks match the filters: exact from the per-status counts when only
     the status (or nothing) is filtered, else a COUNT that stops past COUNT_LIMIT."""
-    if query.kind is None and not query.search and not query.by_run_time:
+    if query.kind is None and not query.foreign and not query.search and not query.by_run_time:
         exact = counts[query.status] if query.status else sum(counts.values())
         return {"matching": exact, "matching_exact": True}
     counted = query.filtered().order_by()[: COUNT_LIMIT + 1].count()

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connections, models, router, transaction
+from django.db import IntegrityError, connections, models, router, transaction
 from django.utils import timezone
 
 from webapp.tasks.catalogue import entry_of
@@ -44,13 +44,25 @@ CANCELLABLE_STATUSES = (Status.SCHEDULED, *ACTIVE_STATUSES)
 # Published this much after its time or more, a scheduled task's timeline says it was
 # late (the publisher was not running, or the database was slow to answer).
 LATE_AFTER = timedelta(seconds=1)
+# The Celery task that runs the dashboard's own kinds (publishing.TASK_NAME, which
+# imports this module); any other name is a foreign task's.
+DASHBOARD_TASK = "tasks.run"
+# A foreign task's argument in the table's one-line summary: at most this many
+# characters, the rest elided with "…" (the detail page shows it all).
+SUMMARY_VALUE_CHARS = 24
 
 
 class TaskRecord(models.Model):
     # The autoincrement key orders the table (newest first) and pages it stably;
     # task_id is the Celery task id that URLs and JSON use.
     task_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    kind = models.PositiveSmallIntegerField(choices=Kind.choices)
+    # Our own tasks (tasks.run) have a kind; a task published by anything else (a
+    # `.delay()` elsewhere in the app, beat, `celery call`, Flower) has none, but its
+    # Celery task name and arguments as the message carried them: see seen.py.
+    kind = models.PositiveSmallIntegerField(choices=Kind.choices, null=True, blank=True)
+    name = models.CharField(max_length=255, blank=True, default="", db_default="")
+    args = models.JSONField(null=True, blank=True)
+    kwargs = models.JSONField(null=True, blank=True)
     status = models.CharField(max_length=9, choices=Status.choices, default=Status.PENDING)
     progress = models.PositiveSmallIntegerField(default=0)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -128,6 +140,31 @@ class TaskRecord(models.Model):
     # --- Reading -------------------------------------------------------------------
 
     @property
+    def is_foreign(self) -> bool:
+        """Published by something other than the dashboard (see seen.py)."""
+        return self.kind is None
+
+    def get_kind_display(self) -> str:  # type: ignore[no-redef]  # Django's reads only choices
+        """What the task is, for people: its kind's label, or a foreign task's name."""
+        return self.name if self.kind is None else Kind(self.kind).label
+
+    @property
+    def shown_arguments(self) -> dict[str, Any]:
+        """What the detail page lists: our parameters, or a foreign task's arguments
+        (positional ones numbered from 1, then the keyword ones by name)."""
+        if self.kind is not None:
+            return self.effective_params
+        numbered = {f"#{index}": value for index, value in enumerate(self.args or [], 1)}
+        return numbered | dict(self.kwargs or {})
+
+    @property
+    def args_summary(self) -> str:
+        """A foreign task's arguments on one line, as Python would write the call."""
+        parts = [_short(value) for value in self.args or []]
+        parts += [f"{key}={_short(value)}" for key, value in (self.kwargs or {}).items()]
+        return ", ".join(parts)
+
+    @property
     def url(self) -> str:
         # The task URLs are part of the product's contract (DESIGN.md); building them
         # here spares the table a reverse() per row and action.
@@ -143,9 +180,9 @@ class TaskRecord(models.Model):
         return str(self.task_id)[:8]
 
     @property
-    def queue(self) -> str:
-        """The Celery queue it waits in (its kind's)."""
-        return Kind(self.kind).queue
+    def queue(self) -> str | None:
+        """The Celery queue it waits in (its kind's); None for a foreign task."""
+        return None if self.kind is None else Kind(self.kind).queue
 
     @property
     def is_active(self) -> bool:
@@ -165,7 +202,9 @@ class TaskRecord(models.Model):
 
     @property
     def can_retry(self) -> bool:
-        return self.status in RETRYABLE_STATUSES
+        # A foreign task is its publisher's to send again: the dashboard does not
+        # know whether it is safe to repeat.
+        return self.status in RETRYABLE_STATUSES and self.kind is not None
 
     @property
     def can_delete(self) -> bool:
@@ -212,8 +251,9 @@ class TaskRecord(models.Model):
 
     @property
     def effective_params(self) -> dict[str, Any]:
-        """The parameters it runs with: those stored, the defaults for the rest."""
-        return entry_of(self.kind).complete(self.params)
+        """The parameters it runs with: those stored, the defaults for the rest (none
+        for a foreign task: it has arguments instead)."""
+        return {} if self.kind is None else entry_of(self.kind).complete(self.params)
 
     def as_json(self) -> dict[str, Any]:
         """The JSON representation: the seed's keys first, then the new fields."""
@@ -223,7 +263,10 @@ class TaskRecord(models.Model):
             "task_result": self.result,
             "kind": self.kind,
             "kind_name": self.get_kind_display(),
-            "params": self.effective_params,
+            "name": self.name or DASHBOARD_TASK,
+            "params": None if self.kind is None else self.effective_params,
+            "args": self.args,
+            "kwargs": self.kwargs,
             "queue": self.queue,
             "progress": self.progress,
             "attempts": self.attempts,
@@ -346,6 +389,29 @@ class TaskRecord(models.Model):
         )
 
     @classmethod
+    def seen(
+        cls, task_id: str, name: str, args: list[Any], kwargs: dict[str, Any], note: str
+    ) -> bool:
+        """Record a task published outside the dashboard as PENDING, unless a record
+        of that task id exists (one of ours, or already seen by its publisher or its
+        worker); returns whether it was new. A foreign task has no owner."""
+        if cls.objects.filter(task_id=task_id).exists():
+            return False
+        try:
+            # A savepoint: the publisher and the worker can race to record the same
+            # task, and the loser must not spoil the transaction it runs in.
+            with transaction.atomic():
+                record = cls.objects.create(
+                    task_id=task_id, kind=None, name=name, args=args, kwargs=kwargs
+                )
+                TaskEvent.objects.create(
+                    task=record, status=Status.PENDING, at=record.submitted_at, note=note
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    @classmethod
     def params_of(cls, task_id: str) -> dict[str, Any] | None:
         """What the task's body is to be called with (the record, not the message, is
         the one copy: a message sent again by a sweep carries only the kind)."""
@@ -456,11 +522,13 @@ class TaskRecord(models.Model):
         ends FAILURE saying what happened, for a person to retry. Returns the new
         status, or None if the task had moved on (finished, or started elsewhere).
         """
-        kind = cls.objects.filter(task_id=task_id).values_list("kind", flat=True).first()
-        if kind is None:
+        found = cls.objects.filter(task_id=task_id).values_list("kind", "name").first()
+        if found is None:
             return None
+        kind, name = found
         only_if = only_if or {}
-        if Kind(kind).safe_to_repeat:
+        # A foreign task is never sent again from here: nothing says it is safe to.
+        if kind is not None and Kind(kind).safe_to_repeat:
             changed = cls._transition(
                 task_id,
                 (from_status,),
@@ -480,6 +548,9 @@ class TaskRecord(models.Model):
             error=(
                 f"{reason[0].upper()}{reason[1:]}; it was not run again: a "
                 f"{Kind(kind).label} task is not safe to repeat. Retry it if it should run."
+                if kind is not None
+                else f"{reason[0].upper()}{reason[1:]}; the dashboard does not run a task "
+                f"published elsewhere ({name}) again: send it again if it should run."
             ),
             retry_at=None,
             finished_at=timezone.now(),
@@ -634,6 +705,9 @@ class FinishedMinute(models.Model):
     task counts twice: under its owner, and under EVERYONE."""
 
     EVERYONE = 0  # the owner_id of the rows that count every task, owned or not
+    # The kind under which foreign tasks (no kind, see seen.py) are counted
+    # (migration 0016): the largest value the column takes, never a Kind.
+    ELSEWHERE = 32767
 
     minute = models.DateTimeField()
     kind = models.PositiveSmallIntegerField(choices=Kind.choices)
@@ -885,6 +959,11 @@ class Schedule(models.Model):
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= SUMMARY_VALUE_CHARS else text[: SUMMARY_VALUE_CHARS - 1] + "…"
 
 
 def _round(seconds: float | None) -> float | None:

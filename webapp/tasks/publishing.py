@@ -147,13 +147,16 @@ def requeue_orphans() -> list[str]:
         .order_by("id")
         .values_list("id", "task_id", "kind", "status", "submitted_at")[:SWEEP_BATCH]
     )
-    due: list[tuple[int, str, int, str]] = []
+    due: list[tuple[int, str, int | None, str]] = []
     for row_id, uuid, kind, status, submitted_at in rows:
         if submitted_at >= cutoff:
             break  # too young to tell; ids grow with submission time
         due.append((row_id, str(uuid), kind, status))
+    # A foreign task (no kind) was published by someone else: never sent from here.
     pending = [
-        (row_id, task_id, kind) for row_id, task_id, kind, status in due if status == "PENDING"
+        (row_id, task_id, kind)
+        for row_id, task_id, kind, status in due
+        if status == "PENDING" and kind is not None
     ]
     published = cache.get_many([marker(task_id) for _, task_id, _ in pending])
     requeued: list[str] = []

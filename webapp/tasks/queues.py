@@ -152,7 +152,8 @@ def oldest_by_queue(tasks: QuerySet[TaskRecord]) -> dict[str, TaskRecord]:
     oldest: dict[str, TaskRecord] = {}
     rows = tasks.only("id", "task_id", "kind", "submitted_at")
     for task in sorted(rows, key=lambda row: row.id, reverse=True):
-        oldest[task.queue] = task  # the lowest id of each queue is written last
+        if task.queue is not None:  # always: only tasks of a kind are given
+            oldest[task.queue] = task  # the lowest id of each queue is written last
     return oldest
 
 

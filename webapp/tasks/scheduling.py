@@ -172,6 +172,8 @@ def run_now(record: TaskRecord) -> bool:
     """Publish a scheduled task ahead of its time; False if it was no longer
     scheduled (published by its time, or cancelled). BrokerUnavailable leaves it
     scheduled as it was."""
+    if record.kind is None:
+        return False  # published elsewhere (seen.py): never scheduled here
     due = record.run_at.isoformat(timespec="milliseconds") if record.run_at else "?"
     task_id = str(record.task_id)
     if not TaskRecord.mark_due(task_id, record.run_at, note=f"run now (it was due at {due})"):
@@ -191,8 +193,9 @@ def publish_claimed() -> list[str]:
     claimed = [
         (str(task_id), kind)
         for task_id, kind in TaskRecord.objects.filter(
-            status=Status.PENDING, run_at__isnull=False
+            status=Status.PENDING, run_at__isnull=False, kind__isnull=False
         ).values_list("task_id", "kind")
+        if kind is not None
     ]
     try:
         seen: dict[str, Any] = cache.get_many([marker(task_id) for task_id, _ in claimed])
