@@ -63,7 +63,7 @@ services: $(VENV)/.dev var
 # The main session on xdist workers, each with a stack of its own: whole modules at
 # a time (a module's private stack starts once), in conftest.py's order (the long
 # ones first). PYTEST_WORKERS=0 runs it in one process.
-PYTEST_WORKERS ?= 3
+PYTEST_WORKERS ?= 2
 XDIST := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 .PHONY: unit-and-e2e
