@@ -36,7 +36,14 @@ run: migrate ## Run the whole stack here: Redis, gunicorn :1337, a worker per qu
 	@[ -n "$${REDIS_URL:-}" ] || scripts/ensure-redis
 	scripts/run-stack
 
-test: lint types validate unit-and-e2e integration-postgres ## Everything: lint, types, container files, unit + integration (SQLite, PostgreSQL) + e2e tests
+# The test sessions spend most of their time waiting (tasks run for seconds, the
+# million-row deletes pause between batches, pages poll), so after the quick checks
+# mypy, the PostgreSQL integration run and the main session run side by side. Only
+# the main session writes as it goes (its recipe line is marked `+`); the other two
+# print their whole output when they end.
+test: lint validate services ## Everything: lint, types, container files, unit + integration (SQLite, PostgreSQL) + e2e tests
+	@$(MAKE) --no-print-directory --jobs=3 --output-sync=target \
+	  types integration-postgres unit-and-e2e
 
 lint: $(VENV)/.dev ## ruff lint and format check
 	$(BIN)/ruff check .
@@ -45,11 +52,26 @@ lint: $(VENV)/.dev ## ruff lint and format check
 types: $(VENV)/.dev ## mypy with django-stubs
 	$(BIN)/mypy
 
+# What the tests need installed, set up one after the other before anything runs
+# side by side (two apt-get runs at once would fight over dpkg's lock). A machine
+# without PostgreSQL still runs the rest: integration-postgres says it skipped.
+.PHONY: services
+services: $(VENV)/.dev var
+	scripts/ensure-redis
+	scripts/ensure-chromium $(PY)
+	scripts/ensure-postgres || true
+
+# The main session on xdist workers, each with a stack of its own: whole modules at
+# a time (a module's private stack starts once), in conftest.py's order (the long
+# ones first). PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= 2
+XDIST := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder)
+
 .PHONY: unit-and-e2e
 unit-and-e2e: $(VENV)/.dev var
 	scripts/ensure-redis
 	scripts/ensure-chromium $(PY)
-	$(BIN)/pytest
+	+$(BIN)/pytest $(XDIST)
 
 integration-postgres: $(VENV)/.dev var ## Integration tests again, on a private PostgreSQL server
 	@if scripts/ensure-postgres; then $(BIN)/pytest tests/integration --postgres; \

@@ -9,6 +9,7 @@ directory, its own free port).
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -325,6 +326,40 @@ def stack(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config)
         yield stack
     finally:
         stack.stop()
+
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def pytest_make_parametrize_id(val: object) -> str | None:
+    """A parameter holding a fresh uuid4 (an unknown task) gets the same test id in
+    every process: xdist workers collect separately, and it refuses to run when their
+    test ids differ. The value itself stays random."""
+    if isinstance(val, str) and UUID.search(val):
+        return UUID.sub("<uuid>", val)
+    return None
+
+
+# The order of the directories: slowest first, except the browser last. pytest-
+# playwright's session keeps an asyncio loop running in its process from the first
+# e2e test on, and Django refuses database access in-process from there (what the
+# unit tests do), so in each xdist worker as in one process e2e comes after them.
+ORDER = ["tests/reliability/", "tests/integration/", "tests/unit/", "e2e/"]
+
+
+def run_order(item: pytest.Item) -> tuple[bool, int]:
+    path = item.path.relative_to(ROOT).as_posix() if item.path.is_relative_to(ROOT) else ""
+    place = next((n for n, d in enumerate(ORDER) if path.startswith(d)), len(ORDER))
+    return item.get_closest_marker("long") is None, place
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules marked `long` (minutes each) first, then the directories in ORDER;
+    within each, the order pytest and pytest-django chose. `make test` hands whole
+    modules to its xdist workers in this order, so the long ones start at once, beside
+    the rest, instead of holding up the end."""
+    items.sort(key=run_order)
 
 
 SCREENSHOTS = ROOT / "var" / "screenshots"

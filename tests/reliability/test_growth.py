@@ -29,6 +29,9 @@ MILLION = 1_000_000
 # Finished tasks of the filled history that also get a timeline (3 events each).
 WITH_EVENTS = 50_000
 
+# Minutes: `make test` starts this module first, beside the rest of the suite.
+pytestmark = pytest.mark.long
+
 ACTIVE = ("PENDING", "STARTED", "RETRY")
 FINISHED = ("SUCCESS", "FAILURE", "REVOKED")
 
