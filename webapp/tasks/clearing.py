@@ -100,12 +100,10 @@ def clear(request: HttpRequest, tasks: QuerySet[TaskRecord], next_url: str) -> H
     if answer is Answer.FRAGMENT:
         if clearing.done:  # the status region says it, as for every other action
             tell(request, clearing.message)
-        response = render_table(request, table_query(request, from_page=True))
-        # Said next to the form, which carries on by itself while any are left.
+        # Said next to the form, which carries on by itself while any are left; part
+        # of the fragment before it is compressed (live.response), never appended.
         context = {"clearing": clearing, "oob": True}
-        response.content += render_to_string(
-            "dashboard.html#clear-status", context, request
-        ).encode()
-        return response
+        status = render_to_string("dashboard.html#clear-status", context, request)
+        return render_table(request, table_query(request, from_page=True), extra=status)
     context = {"clearing": clearing, "plain": True, "next": next_url}
     return render(request, "clear_finished.html", context, status=200 if clearing.done else 202)

@@ -82,16 +82,19 @@ def render_table(
     query: TableQuery,
     status: int = 200,
     announce_since: datetime | None = None,
+    extra: str = "",
 ) -> HttpResponse:
     """The task table in the request's form. `announce_since`: an action's start, so
-    the fragment also announces what the action (and any quick worker) changed."""
+    the fragment also announces what the action (and any quick worker) changed;
+    `extra`: more of the fragment's own HTML (out-of-band parts), put in before it is
+    compressed, as anything added to it must be."""
     answer = answer_for(request)
     since = request.GET.get("since")
     if answer is Answer.FRAGMENT:
         version = poll_version(query)
         if since and since == version:
             return NothingChanged()  # nothing visible changed
-        return render_live(request, query, version, since, status, announce_since)
+        return render_live(request, query, version, since, status, announce_since, extra)
     if answer is Answer.PAGE:
         if status == 200 and request.method in ("GET", "HEAD"):
             return page.dashboard_page(request, query)
@@ -116,9 +119,10 @@ def render_live(
     since: str | None,
     status: int,
     announce_since: datetime | None = None,
+    extra: str = "",
 ) -> HttpResponse:
     """The live fragment: shared by every dashboard with these filters, plus what
-    is this request's own (announcements, and the filter form on navigation)."""
+    is this request's own (announcements, the filter form on navigation, `extra`)."""
     entry, since_seen = live.shared_fragment(request, query, version, since)
     if since_seen is not None:
         news = live.announcements(entry, since_seen, since_version=since)
@@ -132,6 +136,8 @@ def render_live(
     navigation = request.method == "GET" and since is None
     if navigation and htmx_trigger(request) != "filters":
         own.append(live.filters_form(query))
+    if extra:
+        own.append(extra)
     response = live.response(request, entry, own, status)
     if navigation:
         # Filters and paging put the canonical URL in the address bar (bookmarks,
