@@ -3,6 +3,7 @@ database, called directly, and its file's download and removal."""
 
 import csv
 import io
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 from pytest_django import Settings
 
-from webapp.tasks import retention, work
+from webapp.tasks import exports, retention, work
 from webapp.tasks.kinds import Kind
 from webapp.tasks.models import Status, TaskRecord
 
@@ -33,7 +34,7 @@ def finished(kind: Kind, owner: User | None, status: Status = Status.SUCCESS) ->
         status=status,
         started_at=now,
         finished_at=now,
-        run_time=timezone.timedelta(seconds=1.5),
+        run_time=timedelta(seconds=1.5),
         error="ValueError: boom" if status == Status.FAILURE else "",
     )
     record.refresh_from_db()
@@ -89,7 +90,7 @@ def test_any_filter_exports_all_her_tasks_with_their_errors(alice: User, bob: Us
 
     record, result = export(alice, [], status="any", kind="any")
 
-    rows = rows_of(work.exports.path_of(record.task_id))
+    rows = rows_of(exports.path_of(record.task_id))
     by_id = {row["id"]: row for row in rows}
     # Herself included: counted before it started, as PENDING.
     assert set(by_id) == {str(ok.task_id), str(failed.task_id), str(record.task_id)}
@@ -160,7 +161,7 @@ def test_no_file_is_a_404_saying_why(alice: User, setup: str, message: str) -> N
         TaskRecord.objects.filter(pk=record.pk).update(status=Status.STARTED)
     else:
         record = succeeded_export(alice)
-        work.exports.path_of(record.task_id).unlink()
+        exports.path_of(record.task_id).unlink()
 
     response = as_user(alice).get(
         f"/tasks/{record.task_id}/download/", headers={"Accept": "application/json"}
@@ -172,7 +173,7 @@ def test_no_file_is_a_404_saying_why(alice: User, setup: str, message: str) -> N
 
 def test_deleting_the_task_removes_its_file(alice: User) -> None:
     record = succeeded_export(alice)
-    path = work.exports.path_of(record.task_id)
+    path = exports.path_of(record.task_id)
 
     response = as_user(alice).post(
         f"/tasks/{record.task_id}/delete/", headers={"Accept": "application/json"}
@@ -185,11 +186,9 @@ def test_deleting_the_task_removes_its_file(alice: User) -> None:
 def test_retention_removes_the_files_of_the_tasks_it_deletes(alice: User) -> None:
     kept = succeeded_export(alice)
     gone = succeeded_export(alice)
-    TaskRecord.objects.filter(pk=gone.pk).update(
-        finished_at=timezone.now() - timezone.timedelta(days=1)
-    )
+    TaskRecord.objects.filter(pk=gone.pk).update(finished_at=timezone.now() - timedelta(days=1))
 
     retention.delete_finished(TaskRecord.objects.filter(pk=gone.pk), timezone.now())
 
-    assert not work.exports.path_of(gone.task_id).exists()
-    assert work.exports.path_of(kept.task_id).exists()
+    assert not exports.path_of(gone.task_id).exists()
+    assert exports.path_of(kept.task_id).exists()

@@ -16,7 +16,13 @@ def test_it_accepts_the_seed_types(raw: object, kind: Kind) -> None:
 
 
 @pytest.mark.parametrize(
-    ("raw", "kind"), [("short", Kind.SHORT), (" cpu-heavy ", Kind.CPU), ("notify", Kind.NOTIFY), ("8", Kind.EXPORT)]
+    ("raw", "kind"),
+    [
+        ("short", Kind.SHORT),
+        (" cpu-heavy ", Kind.CPU),
+        ("notify", Kind.NOTIFY),
+        ("export", Kind.EXPORT),
+    ],
 )
 def test_it_accepts_an_entry_name(raw: object, kind: Kind) -> None:
     assert parse_kind(raw) is kind
