@@ -274,24 +274,16 @@ ANY = "any"
 def export_query(params: Params, owner: int | None) -> TableQuery:
     """The dashboard's own filters (TableQuery), so an export lists what the table
     would; a search that is not the start of a task id fails the task saying why."""
-    kind = params["kind"]
+    kinds = {kind.label: str(int(kind)) for kind in Kind} | {ANY: "", FOREIGN: FOREIGN}
     given = QueryDict(mutable=True)
     given.update(
         {
             "status": "" if params["status"] == ANY else params["status"],
-            "kind": ""
-            if kind == ANY
-            else FOREIGN
-            if kind == FOREIGN
-            else str(Kind[kind_name(kind)]),
+            "kind": kinds[params["kind"]],
             "q": params["search"],
         }
     )
     return TableQuery.from_params(given, owner=owner)
-
-
-def kind_name(label: str) -> str:
-    return next(kind.name for kind in Kind if kind.label == label)
 
 
 def export_row(task: TaskRecord) -> list[str]:
