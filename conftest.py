@@ -296,6 +296,7 @@ def stack_environment(directory: Path, redis_port: int) -> dict[str, str]:
         "DATABASE_URL": f"sqlite:///{directory / 'db.sqlite3'}",
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
         "STATIC_ROOT": str(directory / "static"),
+        "EXPORT_DIR": str(directory / "exports"),
         "TASK_TIME_SCALE": TIME_SCALE,
         "DASHBOARD_PAGE_SIZE": str(PAGE_SIZE),
         # The suite launches hundreds of tasks from one address; test_rate_limit.py

@@ -382,6 +382,9 @@ TASK_RETENTION_DAYS = 0 if _RETENTION == "off" else env_int("TASK_RETENTION_DAYS
 # How often celery beat runs the job (webapp/tasks/retention.py), which also drops the
 # rows of workers unseen for a day and expired sessions.
 RETENTION_INTERVAL_SECONDS = env_float("RETENTION_INTERVAL_SECONDS", 3600.0, minimum=1.0)
+# Where the CSV export writes its files (created when missing); web and workers must
+# share it. A file goes when its task is deleted, by the dashboard or retention.
+EXPORT_DIR = Path(env_str("EXPORT_DIR", str(BASE_DIR / "var" / "exports")))
 CELERY_IMPORTS = ["webapp.tasks.retention", "webapp.tasks.schedules", "webapp.tasks.demo"]
 # Beat reads its schedule from the database (django-celery-beat), so schedules made in
 # the dashboard or the admin take effect without a restart; the entries below are

@@ -225,6 +225,7 @@ def test_the_catalogue_lists_every_entry_with_its_schema(client: httpx.Client) -
         "failing",
         "flaky",
         "notify",
+        "export",
     ]
     short = entries["short"]
     assert short["type"] == 1
@@ -251,7 +252,7 @@ def test_a_browser_gets_the_catalogue_as_a_page_with_a_form_per_entry(
 
     assert response.status_code == 200
     assert "Accept" in response.headers["Vary"]
-    assert response.text.count('class="launch-form"') == 8
+    assert response.text.count('class="launch-form"') == 9
     assert 'id="notify-urgent-help"' in response.text
 
 

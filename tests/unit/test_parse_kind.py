@@ -16,7 +16,13 @@ def test_it_accepts_the_seed_types(raw: object, kind: Kind) -> None:
 
 
 @pytest.mark.parametrize(
-    ("raw", "kind"), [("short", Kind.SHORT), (" cpu-heavy ", Kind.CPU), ("notify", Kind.NOTIFY)]
+    ("raw", "kind"),
+    [
+        ("short", Kind.SHORT),
+        (" cpu-heavy ", Kind.CPU),
+        ("notify", Kind.NOTIFY),
+        ("export", Kind.EXPORT),
+    ],
 )
 def test_it_accepts_an_entry_name(raw: object, kind: Kind) -> None:
     assert parse_kind(raw) is kind
@@ -29,7 +35,7 @@ def test_it_accepts_an_entry_name(raw: object, kind: Kind) -> None:
         "Short",
         "cpu",
         "",
-        "8",
+        "9",  # one past the last kind
         "-1",
         "1.0",
         "1e0",

@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
-from webapp.tasks import clearing, scheduling
+from webapp.tasks import clearing, exports, scheduling
 from webapp.tasks.access import task_owner, visible_tasks
 from webapp.tasks.feedback import tell
 from webapp.tasks.inputs import read_field
@@ -209,6 +209,8 @@ def delete_task(request: HttpRequest, task_id: str) -> HttpResponse:
             "Delete task",
         )
     record.delete()
+    if record.kind == Kind.EXPORT:
+        exports.remove_files([record.task_id])
     tell(request, f"Deleted {record.get_kind_display()} task {record.short_id}.")
     answer = answer_for(request)
     if answer is Answer.JSON:

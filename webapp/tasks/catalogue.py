@@ -8,7 +8,7 @@ declaration come the launch buttons and forms, the validation of what clients se
 
 Declare an entry with `@declare(...)` on its body (see work.py): the body is called
 with the complete parameters (defaults filled in) and a `Run` (time scale, progress
-reporter, attempt number).
+reporter, attempt number, task id).
 """
 
 import math
@@ -196,6 +196,7 @@ class Run:
     scale: float  # TASK_TIME_SCALE: multiplies every duration
     report: Callable[[int], object]  # percent done
     attempt: int = 0  # earlier tries of the same task
+    task_id: str = ""  # the task's record, for a body that needs its owner or a file name
 
 
 Body = Callable[[Params, Run], Any]

@@ -27,6 +27,8 @@ class Kind(models.IntegerChoices):
     FLAKY = 6, "flaky"
     # Its effect leaves the system (a message sent): a second run would repeat it.
     NOTIFY = 7, "notify"
+    # Reads the tasks its owner may see and writes them to a CSV file to download.
+    EXPORT = 8, "export"
 
     @property
     def seconds(self) -> float:

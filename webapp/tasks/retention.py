@@ -7,7 +7,8 @@ at most BATCH_SIZE ids, deletes their timeline events, unlinks the retries that
 point at them and deletes the records, in one short transaction of its own. On
 SQLite a worker's state write therefore waits for one batch at most, never for the
 whole deletion. The StatusCount triggers (migration 0002) and the rollup triggers
-(0010) fire per deleted row, so the counters and charts stay exact.
+(0010) fire per deleted row, so the counters and charts stay exact. The files of
+deleted CSV exports are removed after each batch commits.
 """
 
 import logging
@@ -22,6 +23,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from webapp.tasks import exports
+from webapp.tasks.kinds import Kind
 from webapp.tasks.models import FINISHED_STATUSES, TaskEvent, TaskRecord, WorkerStatus
 
 logger = logging.getLogger(__name__)
@@ -81,9 +84,10 @@ def delete_finished(
 
 def _delete_batch(selection: QuerySet[TaskRecord], batch_size: int) -> int:
     with transaction.atomic():
-        ids = list(selection.values_list("id", flat=True)[:batch_size])
-        if not ids:
+        rows = list(selection.values_list("id", "kind", "task_id")[:batch_size])
+        if not rows:
             return 0
+        ids = [row[0] for row in rows]
         # Events have no dependants and no delete signals: Django deletes them with
         # one DELETE, without fetching them.
         TaskEvent.objects.filter(task_id__in=ids).delete()
@@ -96,7 +100,10 @@ def _delete_batch(selection: QuerySet[TaskRecord], batch_size: int) -> int:
         ).update(retry_of=None)
         # The records' own DELETE, without the collector that would fetch them first;
         # their events and referring retries are handled just above.
-        return TaskRecord.objects.filter(id__in=ids)._raw_delete(selection.db)
+        deleted = TaskRecord.objects.filter(id__in=ids)._raw_delete(selection.db)
+    # Once the records are gone for good: a rolled-back batch keeps its files.
+    exports.remove_files(task_id for _, kind, task_id in rows if kind == Kind.EXPORT)
+    return deleted
 
 
 @dataclass(frozen=True)

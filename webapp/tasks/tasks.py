@@ -97,6 +97,7 @@ def run_task(self: Task[Any, Any], kind: int) -> Any:
             report=lambda percent: TaskRecord.report_progress(task_id, percent),
             attempt=attempt,
             params=params,
+            task_id=task_id,
         )
 
     try:

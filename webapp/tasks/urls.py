@@ -15,4 +15,5 @@ urlpatterns = [
     path("<str:task_id>/retry/", actions.retry_task, name="retry"),
     path("<str:task_id>/run-now/", actions.run_now_task, name="run_now"),
     path("<str:task_id>/delete/", actions.delete_task, name="delete"),
+    path("<str:task_id>/download/", views.download, name="download"),
 ]

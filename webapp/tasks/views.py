@@ -10,14 +10,21 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import TooManyFieldsSent
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    QueryDict,
+)
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django_htmx.http import push_url
 
-from webapp.tasks import detail_json, live, page, timeline
+from webapp.tasks import detail_json, exports, live, page, timeline
 from webapp.tasks.access import owner_scope, seconds_until_allowed, task_owner, visible_tasks
 from webapp.tasks.catalogue import InvalidParams, entry_of
 from webapp.tasks.catalogue_views import params_refused, run_again_form
@@ -262,6 +269,7 @@ def detail_context(request: HttpRequest, record: TaskRecord) -> dict[str, object
         "times": timeline.durations(record, events),
         "retries": retries_visible(request, record),
         "run_again": run_again_form(record),
+        "has_download": exports.missing_file(record) is None,
         "version": record.updated_at.isoformat(),
         "poll_seconds": settings.POLL_ACTIVE_SECONDS,
     }
@@ -292,6 +300,23 @@ def task_detail(request: HttpRequest, task_id: str) -> HttpResponse:
     if answer_for(request) is Answer.JSON:
         return detail_json.answer(request, task_id)
     return render_detail(request, get_record(request, task_id))
+
+
+@negotiated("GET")
+def download(request: HttpRequest, task_id: str) -> HttpResponse:
+    """A finished CSV export's file, to whoever may see the task."""
+    record = get_record(request, task_id)
+    problem = exports.missing_file(record)
+    if problem is not None:
+        raise BadInput(problem, status=404)
+    try:
+        file = exports.path_of(record.task_id).open("rb")
+    except FileNotFoundError:  # removed since: its task was deleted just now
+        raise BadInput(exports.FILE_GONE.format(id=record.short_id), status=404) from None
+    # Streamed, not read into memory; @negotiated only adds its Vary header.
+    return FileResponse(  # type: ignore[return-value]
+        file, as_attachment=True, filename=f"tasks-{record.short_id}.csv", content_type="text/csv"
+    )
 
 
 def redirect_short_id(request: HttpRequest, prefix: str) -> HttpResponse:

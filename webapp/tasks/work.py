@@ -4,14 +4,23 @@ Each body is declared here, once, as a catalogue entry: its parameters, queue, r
 time and whether it may run twice. `run` calls the body of a kind.
 """
 
+import csv
 import hashlib
 import json
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+from django.db.models import Max
+from django.http import QueryDict
+
+from webapp.tasks import exports
+from webapp.tasks.access import scope_of
 from webapp.tasks.catalogue import Param, Params, Run, declare, duration, entry_of
+from webapp.tasks.dashboard import FOREIGN, TableQuery
 from webapp.tasks.kinds import Kind
+from webapp.tasks.models import Status, TaskRecord
 
 # Enough steps for a smooth progress bar, few enough to keep database writes cheap.
 STEPS = 20
@@ -53,13 +62,16 @@ def run(
     report: ProgressReporter,
     attempt: int = 0,
     params: Params | None = None,
+    task_id: str = "",
 ) -> Any:
     """Do the work of one task of `kind` with `params` (the defaults for any not
     given), durations multiplied by `scale`.
 
-    `attempt` counts earlier tries of the same task (0 for the first)."""
+    `attempt` counts earlier tries of the same task (0 for the first); `task_id`
+    names its record."""
     entry = entry_of(kind)
-    return entry.body(entry.complete(params), Run(scale=scale, report=report, attempt=attempt))
+    run = Run(scale=scale, report=report, attempt=attempt, task_id=task_id)
+    return entry.body(entry.complete(params), run)
 
 
 # --- The entries -----------------------------------------------------------------------
@@ -249,3 +261,90 @@ def send_notification(params: Params, run: Run) -> dict[str, Any]:
         "to": params["to"],
         "message": params["message"],
     }
+
+
+# --- The worked example of README "Add your own task": a CSV export -----------------
+
+# Rows read per query: memory stays bounded however long the history.
+EXPORT_BATCH = 500
+EXPORT_COLUMNS = ("id", "kind", "status", "submitted", "started", "finished", "run_time", "error")
+ANY = "any"
+
+
+def export_query(params: Params, owner: int | None) -> TableQuery:
+    """The dashboard's own filters (TableQuery), so an export lists what the table
+    would; a search that is not the start of a task id fails the task saying why."""
+    kinds = {kind.label: str(int(kind)) for kind in Kind} | {ANY: "", FOREIGN: FOREIGN}
+    given = QueryDict(mutable=True)
+    given.update(
+        {
+            "status": "" if params["status"] == ANY else params["status"],
+            "kind": kinds[params["kind"]],
+            "q": params["search"],
+        }
+    )
+    return TableQuery.from_params(given, owner=owner)
+
+
+def export_row(task: TaskRecord) -> list[str]:
+    def moment(value: datetime | None) -> str:
+        return value.isoformat() if value else ""
+
+    return [
+        str(task.task_id),
+        Kind(task.kind).label if task.kind is not None else task.name,
+        task.status,
+        moment(task.submitted_at),
+        moment(task.started_at),
+        moment(task.finished_at),
+        f"{task.run_time.total_seconds():.3f}" if task.run_time is not None else "",
+        task.error,
+    ]
+
+
+@declare(
+    Kind.EXPORT,
+    title="CSV export",
+    params=(
+        Param(
+            "status",
+            "choice",
+            ANY,
+            help="Only tasks in this status.",
+            choices=(ANY, *Status.values),
+        ),
+        Param(
+            "kind",
+            "choice",
+            ANY,
+            help=f"Only tasks of this kind ({FOREIGN}: published outside the dashboard).",
+            choices=(ANY, *Kind.labels, FOREIGN),
+        ),
+        Param("search", "text", "", help="Only tasks whose id starts so.", max_length=36),
+    ),
+    describe="Writes the tasks you can see, filtered, to a CSV file to download.",
+)
+def export_tasks(params: Params, run: Run) -> dict[str, Any]:
+    """Write the tasks the launching user may see, filtered, oldest first, to
+    EXPORT_DIR/<task id>.csv, reporting rows done over the count at the start."""
+    owner = TaskRecord.objects.select_related("owner").get(task_id=run.task_id).owner
+    tasks = export_query(params, scope_of(owner)).filtered().order_by("id")
+    # The tasks there are now: those launched while it runs (itself, say) wait for
+    # the next export, so the count it reports progress against stays true.
+    last = tasks.aggregate(last=Max("id"))["last"] or 0
+    total = tasks.filter(id__lte=last).count()
+    path = exports.path_of(run.task_id)
+    partial = exports.export_dir() / f".{path.name}.partial"
+    rows = 0
+    with partial.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(EXPORT_COLUMNS)
+        after = 0
+        while batch := list(tasks.filter(id__gt=after, id__lte=last)[:EXPORT_BATCH]):
+            writer.writerows(export_row(task) for task in batch)
+            rows += len(batch)
+            after = batch[-1].id
+            run.report(min(100, rows * 100 // total))
+    # Renamed once complete: a download never meets half a file.
+    partial.replace(path)
+    return {"rows": rows, "bytes": path.stat().st_size, "file": path.name}
