@@ -260,7 +260,7 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             "#### PostgreSQL, as the containers run",
             "",
-            f"The same steps on a private PostgreSQL cluster (conftest's `start_postgres`, "
+            f"The same steps on a private PostgreSQL cluster (realstack.py's `start_postgres`, "
             f"as `make integration-postgres`), with a history of at most "
             f"{postgres['setup']['history_sizes'][-1]:,} tasks instead of 1,000,000: "
             "the fill goes through the rollup triggers row by row (about 9 s per "

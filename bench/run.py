@@ -41,7 +41,7 @@ from bench.load import (  # noqa: E402
     summarize_samples,
     wrk,
 )
-from conftest import (  # noqa: E402
+from realstack import (  # noqa: E402
     BIN,
     Stack,
     free_port,

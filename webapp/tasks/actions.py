@@ -29,6 +29,7 @@ from webapp.tasks.representations import (
     BadInput,
     HttpResponseSeeOther,
     answer_for,
+    answered,
     error_response,
     negotiated,
 )
@@ -82,15 +83,19 @@ def after_change(
     request: HttpRequest, record: TaskRecord, started: datetime, json_status: int = 200
 ) -> HttpResponse:
     """The answer to an action that changed `record`, in the caller's form."""
-    answer = answer_for(request)
-    if answer is Answer.JSON:
-        return JsonResponse(task_json(request, record), status=json_status)
-    if from_detail_panel(request):
-        return render_detail(request, record)
-    if answer is Answer.FRAGMENT:
+
+    def fragment() -> HttpResponse:
+        if from_detail_panel(request):
+            return render_detail(request, record)
         query = table_query(request, from_page=True)
         return render_table(request, query, announce_since=started)
-    return HttpResponseSeeOther(next_url(request, reverse("dashboard")))
+
+    return answered(
+        request,
+        json=lambda: JsonResponse(task_json(request, record), status=json_status),
+        fragment=fragment,
+        page=lambda: HttpResponseSeeOther(next_url(request, reverse("dashboard"))),
+    )
 
 
 @negotiated("POST")
@@ -180,17 +185,24 @@ def retry_task(request: HttpRequest, task_id: str) -> HttpResponse:
             new.short_id,
         ),
     )
-    answer = answer_for(request)
-    if answer is Answer.JSON:
+
+    def json() -> HttpResponse:
         response = JsonResponse(new.as_json(), status=202)
         response["Location"] = new_url
         return response
-    if from_detail_panel(request):
-        return HttpResponseClientRedirect(new_url)
-    if answer is Answer.FRAGMENT:
+
+    def fragment() -> HttpResponse:
+        if from_detail_panel(request):
+            return HttpResponseClientRedirect(new_url)
         query = table_query(request, from_page=True)
         return render_table(request, query, status=201, announce_since=started)
-    return HttpResponseSeeOther(next_url(request, new_url))
+
+    return answered(
+        request,
+        json=json,
+        fragment=fragment,
+        page=lambda: HttpResponseSeeOther(next_url(request, new_url)),
+    )
 
 
 @negotiated("POST")
@@ -212,16 +224,24 @@ def delete_task(request: HttpRequest, task_id: str) -> HttpResponse:
     if record.kind == Kind.EXPORT:
         exports.remove_files([record.task_id])
     tell(request, f"Deleted {record.get_kind_display()} task {record.short_id}.")
-    answer = answer_for(request)
-    if answer is Answer.JSON:
-        return JsonResponse({"deleted": str(record.task_id)})
-    dashboard = reverse("dashboard")
-    if from_detail_panel(request):
-        return HttpResponseClientRedirect(dashboard)
-    if answer is Answer.FRAGMENT:
+
+    def fragment() -> HttpResponse:
+        if from_detail_panel(request):
+            return HttpResponseClientRedirect(reverse("dashboard"))
         return render_table(request, table_query(request, from_page=True))
-    target = next_url(request, dashboard)
-    return HttpResponseSeeOther(dashboard if str(record.task_id) in target else target)
+
+    def page() -> HttpResponse:
+        # Not back to the page of the task just deleted.
+        dashboard = reverse("dashboard")
+        target = next_url(request, dashboard)
+        return HttpResponseSeeOther(dashboard if str(record.task_id) in target else target)
+
+    return answered(
+        request,
+        json=lambda: JsonResponse({"deleted": str(record.task_id)}),
+        fragment=fragment,
+        page=page,
+    )
 
 
 @negotiated("POST")

@@ -22,7 +22,7 @@ from django.utils import timezone
 from webapp.tasks.feedback import tell
 from webapp.tasks.inputs import read_field
 from webapp.tasks.models import TaskRecord
-from webapp.tasks.representations import Answer, BadInput, answer_for
+from webapp.tasks.representations import BadInput, answered
 from webapp.tasks.retention import delete_finished
 from webapp.tasks.views import render_table, table_query
 
@@ -94,16 +94,24 @@ def clear(request: HttpRequest, tasks: QuerySet[TaskRecord], next_url: str) -> H
     as_of, deleted_before = read_clearing(request)
     run = delete_finished(tasks, as_of, settings.CLEAR_TIME_BUDGET_SECONDS)
     clearing = Clearing(as_of, deleted_before + run.deleted, run.remaining)
-    answer = answer_for(request)
-    if answer is Answer.JSON:
-        return JsonResponse(clearing.as_json(), status=200 if clearing.done else 202)
-    if answer is Answer.FRAGMENT:
+    status = 200 if clearing.done else 202
+
+    def fragment() -> HttpResponse:
         if clearing.done:  # the status region says it, as for every other action
             tell(request, clearing.message)
         # Said next to the form, which carries on by itself while any are left; part
         # of the fragment before it is compressed (live.response), never appended.
         context = {"clearing": clearing, "oob": True}
-        status = render_to_string("dashboard.html#clear-status", context, request)
-        return render_table(request, table_query(request, from_page=True), extra=status)
-    context = {"clearing": clearing, "plain": True, "next": next_url}
-    return render(request, "clear_finished.html", context, status=200 if clearing.done else 202)
+        status_html = render_to_string("dashboard.html#clear-status", context, request)
+        return render_table(request, table_query(request, from_page=True), extra=status_html)
+
+    def page() -> HttpResponse:
+        context = {"clearing": clearing, "plain": True, "next": next_url}
+        return render(request, "clear_finished.html", context, status=status)
+
+    return answered(
+        request,
+        json=lambda: JsonResponse(clearing.as_json(), status=status),
+        fragment=fragment,
+        page=page,
+    )

@@ -22,6 +22,7 @@ from webapp.tasks.representations import (
     BadInput,
     HttpResponseSeeOther,
     answer_for,
+    answered,
     negotiated,
 )
 from webapp.tasks.views import render_table, table_query
@@ -80,10 +81,16 @@ def steer(request: HttpRequest, name: str, paused: bool) -> HttpResponse:
     else:
         said = "Resumed" if changed else "Already running:"
         tell(request, f"{said} queue {name}. Its workers take its tasks again.")
-    answer = answer_for(request)
-    if answer is Answer.JSON:
+
+    def json() -> HttpResponse:
         (queue,) = [q for q in queues.overview(owner, WorkerStatus.online()) if q.name == name]
         return JsonResponse(queue.as_json() | {"changed": changed})
-    if answer is Answer.FRAGMENT:
-        return render_table(request, table_query(request, from_page=True), announce_since=started)
-    return HttpResponseSeeOther(next_url(request, reverse("dashboard")))
+
+    return answered(
+        request,
+        json=json,
+        fragment=lambda: render_table(
+            request, table_query(request, from_page=True), announce_since=started
+        ),
+        page=lambda: HttpResponseSeeOther(next_url(request, reverse("dashboard"))),
+    )

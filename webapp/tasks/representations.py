@@ -42,6 +42,23 @@ def answer_for(request: HttpRequest) -> Answer:
     return Answer.PAGE if preferred == "text/html" else Answer.JSON
 
 
+def answered(
+    request: HttpRequest,
+    *,
+    json: Callable[[], HttpResponse],
+    fragment: Callable[[], HttpResponse],
+    page: Callable[[], HttpResponse],
+) -> HttpResponse:
+    """The answer in the form the request asked for, building only that one: the
+    three-way branch every action and listing would otherwise copy."""
+    answer = answer_for(request)
+    if answer is Answer.JSON:
+        return json()
+    if answer is Answer.FRAGMENT:
+        return fragment()
+    return page()
+
+
 def query_param(request: HttpRequest, name: str) -> str | None:
     """One query parameter, or None also when the query string can't be parsed (too
     many fields): choosing the form of an answer, error answers included, must never

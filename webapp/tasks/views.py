@@ -45,6 +45,7 @@ from webapp.tasks.representations import (
     HttpResponseSeeOther,
     NothingChanged,
     answer_for,
+    answered,
     error_response,
     negotiated,
 )
@@ -184,17 +185,22 @@ def submit_task(request: HttpRequest) -> HttpResponse:
         record = launch(kind, owner=task_owner(request), params=params, run_at=run_at)
     except BrokerUnavailable:
         return error_response(request, 503, BROKER_DOWN)
-    answer = answer_for(request)
-    if answer is Answer.JSON:
+
+    def json() -> HttpResponse:
         response = JsonResponse(record.as_json(), status=202)
         response["Location"] = record.url
         return response
-    if answer is Answer.FRAGMENT:
+
+    def fragment() -> HttpResponse:
         query = table_query(request, from_page=True)
         tell(request, launched_message(record, query))
         return render_table(request, query, status=201, announce_since=started)
-    tell(request, launched_message(record, TableQuery(owner=owner_scope(request))))
-    return HttpResponseSeeOther(reverse("dashboard"))
+
+    def page() -> HttpResponse:
+        tell(request, launched_message(record, TableQuery(owner=owner_scope(request))))
+        return HttpResponseSeeOther(reverse("dashboard"))
+
+    return answered(request, json=json, fragment=fragment, page=page)
 
 
 def launched_message(record: TaskRecord, query: TableQuery) -> str:
