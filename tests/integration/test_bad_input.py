@@ -44,7 +44,7 @@ def test_unknown_page_is_404_json_for_curl_and_html_for_browsers(
     [
         ({}, "The field `type` is missing"),
         ({"type": ""}, "The field `type` is missing"),
-        ({"type": "8"}, "'8' is not a task type"),
+        ({"type": "9"}, "'9' is not a task type"),
         ({"type": "-1"}, "'-1' is not a task type"),
         ({"type": "1.5"}, "'1.5' is not a task type"),
         ({"type": "shorty"}, "'shorty' is not a task type"),
