@@ -168,6 +168,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "webapp.tasks.context_processors.site_links",
+                "webapp.tasks.context_processors.permissions",
             ],
         },
     },

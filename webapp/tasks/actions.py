@@ -19,7 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
 from webapp.tasks import clearing, exports, scheduling
-from webapp.tasks.access import task_owner, visible_tasks
+from webapp.tasks.access import requires, task_owner, visible_tasks
 from webapp.tasks.feedback import tell
 from webapp.tasks.inputs import read_field
 from webapp.tasks.kinds import Kind
@@ -99,6 +99,7 @@ def after_change(
 
 
 @negotiated("POST")
+@requires("tasks.steer_task")
 def cancel_task(request: HttpRequest, task_id: str) -> HttpResponse:
     started = timezone.now()
     record = get_record(request, task_id)
@@ -124,6 +125,7 @@ def cancel_task(request: HttpRequest, task_id: str) -> HttpResponse:
 
 
 @negotiated("POST")
+@requires("tasks.steer_task")
 def run_now_task(request: HttpRequest, task_id: str) -> HttpResponse:
     """Publish a scheduled task now, ahead of its time."""
     started = timezone.now()
@@ -151,6 +153,7 @@ def run_now_task(request: HttpRequest, task_id: str) -> HttpResponse:
 
 
 @negotiated("POST")
+@requires("tasks.steer_task")
 def retry_task(request: HttpRequest, task_id: str) -> HttpResponse:
     started = timezone.now()
     record = get_record(request, task_id)
@@ -206,6 +209,7 @@ def retry_task(request: HttpRequest, task_id: str) -> HttpResponse:
 
 
 @negotiated("POST")
+@requires("tasks.steer_task")
 def delete_task(request: HttpRequest, task_id: str) -> HttpResponse:
     record = get_record(request, task_id)
     if not record.can_delete:
@@ -245,6 +249,7 @@ def delete_task(request: HttpRequest, task_id: str) -> HttpResponse:
 
 
 @negotiated("POST")
+@requires("tasks.steer_task")
 def clear_finished(request: HttpRequest) -> HttpResponse:
     if needs_confirmation(request):
         return confirm_page(

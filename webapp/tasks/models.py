@@ -801,11 +801,21 @@ class QueueState(models.Model):
             )
 
 
+class Role(models.TextChoices):
+    """The dashboard's roles, each a Django group of that name (migration 0018) whose
+    permissions say what it may do (access.py and the README's Roles section)."""
+
+    VIEWER = "viewer"
+    OPERATOR = "operator"
+    ADMIN = "admin"
+
+
 class ApiToken(models.Model):
     """A bearer token for scripts. Only its SHA-256 is stored, and its first
     characters (`prefix`) to tell tokens apart: the token itself is shown once, when
-    `manage.py create_token` makes it. A token may be read-only (it lists and reads,
-    never launches or steers), may expire, and can be revoked."""
+    `manage.py create_token` makes it. A token acts with its role (a viewer token
+    lists and reads, never launches or steers), and never beyond its user's own
+    rights; it may expire, and can be revoked."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
@@ -813,7 +823,7 @@ class ApiToken(models.Model):
     name = models.CharField(max_length=100, blank=True)
     prefix = models.CharField(max_length=12, blank=True, editable=False)
     digest = models.CharField(max_length=64, unique=True, editable=False)
-    read_only = models.BooleanField(default=False)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.OPERATOR)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -837,17 +847,18 @@ class ApiToken(models.Model):
         cls,
         user: Any,
         name: str = "",
-        read_only: bool = False,
+        role: Role | None = None,
         expires_at: datetime | None = None,
     ) -> tuple["ApiToken", str]:
-        """Create a token for `user`; returns the record and the token to show once."""
+        """Create a token for `user` acting with `role` (None: the user's own role);
+        returns the record and the token to show once."""
         token = cls.PREFIX + secrets.token_urlsafe(32)
         record = cls.objects.create(
             user=user,
             name=name,
             prefix=token[: cls.SHOWN],
             digest=cls.digest_of(token),
-            read_only=read_only,
+            role=role or role_of(user),
             expires_at=expires_at,
         )
         return record, token
@@ -968,3 +979,42 @@ def _short(value: Any) -> str:
 
 def _round(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds, 3)
+
+
+# --- roles ---
+
+
+class DashboardPermissions(models.Model):
+    """No table: the holder of the dashboard's own permissions (`tasks.<codename>`),
+    which the role groups are given. access.requires checks them."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [
+            ("launch_task", "Launch tasks (launch buttons, catalogue forms, POST /tasks/)"),
+            ("steer_task", "Cancel, retry, run now, delete and clear the tasks one sees"),
+            ("manage_schedules", "Add, edit, switch, run and delete the schedules one sees"),
+            ("bulk_act", "Cancel, retry or delete many of the tasks one sees at once"),
+            ("steer_queue", "Pause and resume queues (they hold everyone's tasks)"),
+            ("view_all_tasks", "See every user's tasks and schedules, not only one's own"),
+            ("view_audit", "Read the audit trail"),
+        ]
+
+    def __str__(self) -> str:
+        return "the dashboard's permissions"
+
+
+ROLE_GROUPS = [role.value for role in Role]  # weakest first
+
+
+def role_of(user: Any) -> Role:
+    """A user's role: staff and superusers are admins; otherwise the strongest role
+    group they are in; a user in none is an operator (as every user was before roles)."""
+    if user.is_staff or user.is_superuser:
+        return Role.ADMIN
+    names = set(user.groups.filter(name__in=ROLE_GROUPS).values_list("name", flat=True))
+    for role in reversed(Role):
+        if role.value in names:
+            return role
+    return Role.OPERATOR
