@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -156,3 +156,11 @@ def test_an_operator_token_of_staff_sees_only_its_users_own_tasks() -> None:
     listed = curl.get("/tasks/").json()["tasks"]
 
     assert listed == []
+
+
+def test_a_permission_given_to_a_user_counts_beside_their_role() -> None:
+    vera = User.objects.create_user("vera")
+    vera.groups.add(Group.objects.get(name="viewer"))
+    vera.user_permissions.add(Permission.objects.get(codename="launch_task"))
+
+    assert permissions_of(vera) == {"tasks.view_all_tasks", "tasks.launch_task"}
