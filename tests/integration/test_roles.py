@@ -133,7 +133,7 @@ def secured(stack: Stack) -> Iterator[Secured]:
             "shell",
             "-c",
             "from webapp.tasks.models import QueueState, Schedule; "
-            "from webapp.tasks import schedules; "
+            "from webapp.tasks.running import schedules; "
             "QueueState.objects.update(paused=False); "
             "[schedules.delete_schedule(s) for s in Schedule.objects.all()]",
         )

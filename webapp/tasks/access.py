@@ -43,7 +43,7 @@ from webapp.tasks.models import (
     TaskRecord,
     role_of,
 )
-from webapp.tasks.representations import Answer, View, answer_for, error_response
+from webapp.tasks.web.representations import Answer, View, answer_for, error_response
 
 logger = logging.getLogger(__name__)
 

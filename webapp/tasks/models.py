@@ -11,8 +11,8 @@ from django.conf import settings
 from django.db import IntegrityError, connections, models, router, transaction
 from django.utils import timezone
 
-from webapp.tasks.catalogue import entry_of
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue.entries import entry_of
+from webapp.tasks.catalogue.kinds import Kind
 
 
 class Status(models.TextChoices):
@@ -58,7 +58,7 @@ class TaskRecord(models.Model):
     task_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # Our own tasks (tasks.run) have a kind; a task published by anything else (a
     # `.delay()` elsewhere in the app, beat, `celery call`, Flower) has none, but its
-    # Celery task name and arguments as the message carried them: see seen.py.
+    # Celery task name and arguments as the message carried them: see running/seen.py.
     kind = models.PositiveSmallIntegerField(choices=Kind.choices, null=True, blank=True)
     name = models.CharField(max_length=255, blank=True, default="", db_default="")
     args = models.JSONField(null=True, blank=True)
@@ -126,7 +126,7 @@ class TaskRecord(models.Model):
             # so that SQLite does not read all the user's tasks to find them.
             models.Index(fields=["owner", "retry_of"], name="task_owner_retry_of_idx"),
             models.Index(fields=["run_time", "id"], name="task_run_time_idx"),
-            # Each queue's oldest waiting task (queues.py): one seek per kind.
+            # Each queue's oldest waiting task (running/queues.py): one seek per kind.
             models.Index(fields=["status", "kind", "id"], name="task_status_kind_idx"),
             # The scheduler's one query per tick: the scheduled tasks now due.
             models.Index(fields=["status", "run_at"], name="task_due_idx"),
@@ -141,7 +141,7 @@ class TaskRecord(models.Model):
 
     @property
     def is_foreign(self) -> bool:
-        """Published by something other than the dashboard (see seen.py)."""
+        """Published by something other than the dashboard (see running/seen.py)."""
         return self.kind is None
 
     def get_kind_display(self) -> str:  # type: ignore[no-redef]  # Django's reads only choices
@@ -705,7 +705,7 @@ class FinishedMinute(models.Model):
     task counts twice: under its owner, and under EVERYONE."""
 
     EVERYONE = 0  # the owner_id of the rows that count every task, owned or not
-    # The kind under which foreign tasks (no kind, see seen.py) are counted
+    # The kind under which foreign tasks (no kind, see running/seen.py) are counted
     # (migration 0016): the largest value the column takes, never a Kind.
     ELSEWHERE = 32767
 
@@ -733,14 +733,14 @@ class WorkerStatus(models.Model):
     """A Celery worker as it last reported itself (on start, then every heartbeat)."""
 
     hostname = models.CharField(max_length=255, primary_key=True)
-    # A new id each time a worker starts (see workers.py), copied onto the tasks it
+    # A new id each time a worker starts (see running/workers.py), copied onto the tasks it
     # starts: a restarted worker keeps its hostname but not its instance.
     instance = models.CharField(max_length=32, blank=True)
     concurrency = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(default=timezone.now)
     last_seen = models.DateTimeField(default=timezone.now)
     # The queues it was started to serve (-Q), and those it takes tasks from now:
-    # fewer while one is paused (queues.py).
+    # fewer while one is paused (running/queues.py).
     queues = models.JSONField(default=list, blank=True)
     consuming = models.JSONField(default=list, blank=True)
 
@@ -764,7 +764,7 @@ class WorkerStatus(models.Model):
 
 class QueueState(models.Model):
     """Whether a queue is paused: its workers take no task from it, and a worker that
-    starts leaves it alone (queues.py). A queue without a row runs."""
+    starts leaves it alone (running/queues.py). A queue without a row runs."""
 
     name = models.CharField(max_length=100, primary_key=True)
     paused = models.BooleanField(default=False)
