@@ -168,6 +168,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "webapp.tasks.web.context_processors.site_links",
+                "webapp.tasks.web.context_processors.permissions",
             ],
         },
     },

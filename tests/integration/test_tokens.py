@@ -1,4 +1,4 @@
-"""Bearer tokens: read-only ones, expiry, revocation, never the admin, and
+"""Bearer tokens: viewer ones, expiry, revocation, never the admin, and
 `last_used_at` written at most once a minute."""
 
 from collections.abc import Iterator
@@ -39,10 +39,10 @@ def server(stack: Stack) -> Iterator[Server]:
     web.stop()
 
 
-def test_a_read_only_token_lists_and_reads_but_cannot_launch_or_steer(server: Server) -> None:
+def test_a_viewer_token_lists_and_reads_but_cannot_launch_or_steer(server: Server) -> None:
     with server.client(server.token("dora")) as full:
         task_id = full.post("/tasks/", data={"type": "0"}).json()["task_id"]
-    with server.client(server.token("dora", "--read-only")) as reader:
+    with server.client(server.token("dora", "--role", "viewer")) as reader:
         listed = reader.get("/tasks/")
         read = reader.get(f"/tasks/{task_id}/")
         posts = [
@@ -58,7 +58,8 @@ def test_a_read_only_token_lists_and_reads_but_cannot_launch_or_steer(server: Se
     assert read.status_code == 200
     for refused in posts:
         assert refused.status_code == 403
-        assert "read-only" in refused.json()["error"]
+        assert "Forbidden: needs permission tasks." in refused.json()["error"]
+        assert refused.json()["error"].endswith("this token's role is viewer.")
 
 
 def test_a_revoked_token_is_refused(server: Server) -> None:

@@ -127,8 +127,9 @@ def test_a_busy_hour_costs_the_same_queries_and_about_the_same_work(
     # logged-in user's session and user rows are the two more. The changed poll
     # reads the paused queues twice (its version, then the panel) and the oldest
     # waiting task of every queue at once; a user who sees only their own tasks
-    # also has them counted per queue (one GROUP BY).
-    extra = 2 if owner else 0
+    # also has them counted per queue (one GROUP BY). The logged-in user's
+    # permissions (their role, access.permissions_of) are the third.
+    extra = 3 if owner else 0
     assert {name: cost.queries for name, cost in busy.items()} == {
         "page": 5 + extra,
         # Rendered in full (inside the test's transaction table/page.py keeps nothing); a

@@ -12,7 +12,7 @@ from pytest_django import Settings
 
 from webapp.tasks.catalogue import entries as catalogue
 from webapp.tasks.catalogue.kinds import Kind
-from webapp.tasks.models import ApiToken, QueueState, TaskRecord
+from webapp.tasks.models import ApiToken, QueueState, Role, TaskRecord
 from webapp.tasks.table import query
 
 pytestmark = pytest.mark.django_db
@@ -166,7 +166,7 @@ def login_on(settings: Settings) -> None:
     settings.DASHBOARD_REQUIRE_LOGIN = True
 
 
-def test_only_staff_may_pause_and_others_are_told_why(client: Client, login_on: None) -> None:
+def test_only_admins_may_pause_and_others_are_told_why(client: Client, login_on: None) -> None:
     alice = User.objects.create_user("alice")
     carol = User.objects.create_user("carol", is_staff=True)
     client.force_login(alice)
@@ -177,7 +177,9 @@ def test_only_staff_may_pause_and_others_are_told_why(client: Client, login_on: 
     allowed = client.post("/queues/cpu/pause/", headers={"Accept": "application/json"})
 
     assert refused.status_code == 403
-    assert "Only staff may pause or resume a queue" in refused.json()["error"]
+    assert refused.json()["error"] == (
+        "Forbidden: needs permission tasks.steer_queue (role admin); your role is operator."
+    )
     assert alices_view["may_pause"] is False
     assert allowed.status_code == 200
     assert QueueState.objects.get(name="cpu").changed_by == carol
@@ -222,7 +224,7 @@ def test_a_script_pauses_with_a_staff_token_and_a_read_only_one_is_refused(
 ) -> None:
     carol = User.objects.create_user("carol", is_staff=True)
     _, token = ApiToken.issue(carol)
-    _, read_only = ApiToken.issue(carol, read_only=True)
+    _, read_only = ApiToken.issue(carol, role=Role.VIEWER)
 
     refused = client.post("/queues/cpu/pause/", headers={"Authorization": f"Bearer {read_only}"})
     paused = client.post("/queues/cpu/pause/", headers={"Authorization": f"Bearer {token}"})

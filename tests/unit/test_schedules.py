@@ -26,7 +26,7 @@ from django_celery_beat.models import (
 
 from webapp.supervisor import PROCFILE, read_procfile
 from webapp.tasks.catalogue.kinds import Kind
-from webapp.tasks.models import ApiToken, Schedule, TaskRecord
+from webapp.tasks.models import ApiToken, Role, Schedule, TaskRecord
 from webapp.tasks.running import schedules
 from webapp.tasks.table import query
 
@@ -233,7 +233,7 @@ def test_curl_with_a_token_steers_schedules_a_read_only_token_only_reads(setting
     settings.DASHBOARD_REQUIRE_LOGIN = True
     dora = User.objects.create_user("dora", password="x")
     _, token = ApiToken.issue(dora)
-    _, reader = ApiToken.issue(dora, read_only=True)
+    _, reader = ApiToken.issue(dora, role=Role.VIEWER)
     curl = Client()  # no cookies: the CSRF check does not apply, the token does
     body = json.dumps({"type": "short", "every": 2})
 

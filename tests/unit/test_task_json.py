@@ -123,5 +123,6 @@ def test_a_remembered_answer_is_never_given_to_another_owner(
     assert seen_by_bob[0] == 404
     assert seen_by_alice[1]["retries"] == []
     # Nothing changed in between: alice's answer was remembered (the stamp, and her
-    # session and user), and still was not handed to carol or bob.
-    assert seen_by_alice[2] == 1 + 2
+    # session and user, and her permissions: her scope), and still was not handed
+    # to carol or bob.
+    assert seen_by_alice[2] == 1 + 3

@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 from django.test import Client
 from django.utils import timezone
 
-from webapp.tasks.models import ApiToken
+from webapp.tasks.models import ApiToken, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -27,11 +27,13 @@ def create_token(*args: str) -> str:
     return out.getvalue().strip()
 
 
-def test_create_token_makes_read_only_and_expiring_tokens(dora: User) -> None:
-    token = create_token("dora", "--read-only", "--expires-in", "7", "--name", "ci")
+def test_create_token_makes_viewer_and_expiring_tokens(dora: User) -> None:
+    token = create_token("dora", "--role", "viewer", "--expires-in", "7", "--name", "ci")
+    create_token("dora", "--read-only", "--name", "old-script")
 
     record = ApiToken.objects.get(name="ci")
-    assert record.read_only
+    assert record.role == Role.VIEWER
+    assert ApiToken.objects.get(name="old-script").role == Role.VIEWER
     assert record.expires_at is not None
     assert timedelta(days=6.9) < record.expires_at - timezone.now() <= timedelta(days=7)
     assert token.startswith(record.prefix)

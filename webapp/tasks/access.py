@@ -1,22 +1,29 @@
-"""Who may use the dashboard, and what they see: login (throttled), bearer tokens,
-ownership, who may pause queues, the submission rate limit, and proxied requests to
-an open dashboard.
+"""Who may use the dashboard, and what they see and do: login (throttled), bearer
+tokens, roles and their permissions, ownership, the submission rate limit, and
+proxied requests to an open dashboard.
 
 With DASHBOARD_REQUIRE_LOGIN on, browsers are sent to the login page and scripts
 must send `Authorization: Bearer <token>`; other requests get 401 and nothing else.
-Read-only tokens only read; no token opens the admin. Users who are not staff see
-and steer only the tasks they launched; a task they may not see is a 404, exactly
-like one that does not exist. With login off (loopback only), a request that came
-through a proxy is refused.
+What a request may do is its permissions (`request_permissions`): its user's role, a
+token's role within that, and every view that acts says which one it needs with
+`@requires`, whose refusal is a 403 naming it. No token opens the admin. Users who
+may not view all tasks see and steer only the tasks they launched; a task they may
+not see is a 404, exactly like one that does not exist. With login off (loopback
+only), a request that came through a proxy is refused.
 """
 
 import logging
 from collections.abc import Callable
+from functools import cache, wraps
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.views import LoginView
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import reverse
@@ -24,32 +31,32 @@ from django_htmx.http import HttpResponseClientRedirect
 from django_ratelimit.core import get_usage
 
 from webapp.tasks.models import (
+    ROLE_GROUPS,
     ApiToken,
+    DashboardPermissions,
     FinishedMinute,
     OwnerStatusCount,
+    Role,
     Schedule,
     Status,
     StatusCount,
     TaskRecord,
+    role_of,
 )
-from webapp.tasks.web.representations import Answer, answer_for, error_response
+from webapp.tasks.web.representations import Answer, View, answer_for, error_response
 
 logger = logging.getLogger(__name__)
 
 LOGIN_NEEDED = "Log in first, or send `Authorization: Bearer <token>` (manage.py create_token)."
-READ_ONLY_REFUSAL = (
-    "This token is read-only: it can list and read tasks, not launch or steer them "
-    "(manage.py create_token USER makes one that can)."
-)
 ADMIN_NEEDS_LOGIN = "The admin needs a browser login; tokens open the task URLs only."
-SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 class BearerTokenMiddleware:
-    """Authenticates `Authorization: Bearer <token>` requests as the token's user.
+    """Authenticates `Authorization: Bearer <token>` requests as the token's user,
+    acting with the token's role (`request_permissions`).
 
-    A read-only token may only read (GET, HEAD); a token never opens the admin, which
-    takes a session login: a leaked script token must not become an operator's.
+    A token never opens the admin, which takes a session login: a leaked script token
+    must not become an operator's.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -65,9 +72,8 @@ class BearerTokenMiddleware:
                 response = error_response(request, 401, problem)
                 response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
                 return response
-            if token.read_only and request.method not in SAFE_METHODS:
-                return error_response(request, 403, READ_ONLY_REFUSAL)
             request.user = token.user
+            request.token_role = Role(token.role)  # type: ignore[attr-defined]
         return self.get_response(request)
 
 
@@ -143,30 +149,180 @@ def owner_scope(request: HttpRequest) -> int | None:
     """Whose tasks this request may see: a user id, or None for everyone's. Every
     query that lists, counts, reads or deletes tasks starts from this answer, through
     `visible_tasks` or a TableQuery (whose owner views.table_query sets from it)."""
-    if not settings.DASHBOARD_REQUIRE_LOGIN:
+    if not settings.DASHBOARD_REQUIRE_LOGIN or may(request, VIEW_ALL):
         return None
-    return scope_of(request.user)
+    user: Any = request.user  # within a token's role: not scope_of(user)
+    return int(user.pk)
 
 
 def scope_of(user: Any) -> int | None:
-    """Whose tasks `user` sees with login on: staff everyone's, others their own. A
-    task acting for its owner (the CSV export) reads by this rule too; a task with no
-    owner was launched with login off, where everyone sees everyone's."""
-    if user is None or user.is_staff:
+    """Whose tasks `user` sees with login on: everyone's with tasks.view_all_tasks
+    (admins, viewers, staff), else their own. A task acting for its owner (the CSV
+    export) reads by this rule too; a task with no owner was launched with login
+    off, where everyone sees everyone's."""
+    if user is None or VIEW_ALL in permissions_of(user):
         return None
     return int(user.pk)
 
 
-QUEUES_NEED_STAFF = (
-    "Only staff may pause or resume a queue: a queue holds everyone's tasks, not only yours."
+# --- Roles and permissions -------------------------------------------------------------
+# A role is a Django group (migration 0018 makes viewer, operator and admin) and what
+# it may do is the group's permissions, so the admin can change them. Staff and
+# superusers have every permission; a user in no role group has the operator
+# group's; a token has its role's, within its user's; with login off, a request
+# without a token has every permission (this machine alone uses it).
+
+EVERY_PERMISSION = frozenset(
+    f"tasks.{codename}" for codename, _ in DashboardPermissions._meta.permissions
 )
+CODENAMES = [permission.removeprefix("tasks.") for permission in EVERY_PERMISSION]
+VIEW_ALL = "tasks.view_all_tasks"
+STEER_QUEUE = "tasks.steer_queue"
 
 
-def steers_queues(owner: int | None) -> bool:
-    """Who may pause and resume queues: whoever sees everyone's tasks (staff, or
-    anyone while login is off, on this machine alone). The workers panel, shared by
-    every dashboard of the same owner scope, shows the buttons by this rule too."""
-    return owner is None
+@cache
+def _permission_statements() -> tuple[str, str]:
+    """The two statements that read permissions: a user's (their own, their groups',
+    and the operator group's when they are in no role group) and a role group's.
+    Written out once: the same query through the ORM took 20 times longer to compile
+    than SQLite took to run it, and every logged-in poll asks. Only the models' own
+    table and column names go into the text; values are parameters."""
+    q = connection.ops.quote_name
+    user_perms = get_user_model().user_permissions.through._meta
+    user_groups = get_user_model().groups.through._meta
+    group_perms = Group.permissions.through._meta
+    up, up_user, up_perm = (
+        q(user_perms.db_table),
+        q(user_perms.get_field("user").column),
+        q(user_perms.get_field("permission").column),
+    )
+    ug, ug_user, ug_group = (
+        q(user_groups.db_table),
+        q(user_groups.get_field("user").column),
+        q(user_groups.get_field("group").column),
+    )
+    gp, gp_group, gp_perm = (
+        q(group_perms.db_table),
+        q(group_perms.get_field("group").column),
+        q(group_perms.get_field("permission").column),
+    )
+    perm, ctype, group = (q(m._meta.db_table) for m in (Permission, ContentType, Group))
+    codenames = ", ".join(["%s"] * len(CODENAMES))
+    roles = ", ".join(["%s"] * len(ROLE_GROUPS))
+    ours = (
+        f"SELECT p.codename FROM {perm} p JOIN {ctype} ct ON ct.id = p.content_type_id "  # noqa: S608
+        f"WHERE ct.app_label = 'tasks' AND p.codename IN ({codenames})"
+    )
+    of_group = (
+        f"SELECT gp.{gp_perm} FROM {gp} gp JOIN {group} g ON g.id = gp.{gp_group} WHERE g.name = %s"  # noqa: S608
+    )
+    of_user = (
+        f"{ours} AND (p.id IN (SELECT {up_perm} FROM {up} WHERE {up_user} = %s)"  # noqa: S608
+        f" OR p.id IN (SELECT gp.{gp_perm} FROM {gp} gp"
+        f" JOIN {ug} ug ON ug.{ug_group} = gp.{gp_group} WHERE ug.{ug_user} = %s)"
+        f" OR (p.id IN ({of_group}) AND NOT EXISTS (SELECT 1 FROM {ug} ug"
+        f" JOIN {group} g ON g.id = ug.{ug_group}"
+        f" WHERE ug.{ug_user} = %s AND g.name IN ({roles}))))"
+    )
+    return of_user, f"{ours} AND p.id IN ({of_group})"
+
+
+def _codenames(statement: str, params: list[Any]) -> frozenset[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*CODENAMES, *params])
+        return frozenset(f"tasks.{codename}" for (codename,) in cursor.fetchall())
+
+
+def group_permissions(role: Role) -> frozenset[str]:
+    """The dashboard permissions of a role's group."""
+    return _codenames(_permission_statements()[1], [role.value])
+
+
+def permissions_of(user: Any) -> frozenset[str]:
+    """The dashboard permissions `user` has: one query, then kept on the user object,
+    which lives as long as its request."""
+    kept: frozenset[str] | None = getattr(user, "_dashboard_permissions", None)
+    if kept is not None:
+        return kept
+    if not (user.is_authenticated and user.is_active):
+        granted: frozenset[str] = frozenset()
+    elif user.is_staff or user.is_superuser:
+        granted = EVERY_PERMISSION
+    else:
+        params = [user.pk, user.pk, Role.OPERATOR.value, user.pk, *ROLE_GROUPS]
+        granted = _codenames(_permission_statements()[0], params)
+    user._dashboard_permissions = granted
+    return granted
+
+
+def request_permissions(request: HttpRequest) -> frozenset[str]:
+    """What this request may do: its user's permissions, within its token's role."""
+    kept: frozenset[str] | None = getattr(request, "_dashboard_permissions", None)
+    if kept is not None:
+        return kept
+    token_role: Role | None = getattr(request, "token_role", None)
+    user = getattr(request, "user", None)
+    if token_role is None and not settings.DASHBOARD_REQUIRE_LOGIN:
+        granted = EVERY_PERMISSION
+    elif user is None:
+        granted = frozenset()
+    else:
+        granted = permissions_of(user)
+        if token_role is not None:
+            granted &= group_permissions(token_role)
+    request._dashboard_permissions = granted  # type: ignore[attr-defined]
+    return granted
+
+
+def may(request: HttpRequest, permission: str) -> bool:
+    return permission in request_permissions(request)
+
+
+def may_codes(request: HttpRequest) -> tuple[str, ...]:
+    """The request's permissions as short names, sorted: what templates test
+    (`may.steer_task`) and, in a TableQuery, part of the live fragment's version,
+    so dashboards that may do different things never share one."""
+    return tuple(sorted(p.removeprefix("tasks.") for p in request_permissions(request)))
+
+
+def refusal(request: HttpRequest, permission: str) -> HttpResponse:
+    """The one refusal: a 403 naming the missing permission, the roles that have it
+    and the role the request acts with, in the negotiated form."""
+    holders = Group.objects.filter(
+        name__in=ROLE_GROUPS,
+        permissions__content_type__app_label="tasks",
+        permissions__codename=permission.removeprefix("tasks."),
+    ).values_list("name", flat=True)
+    roles = sorted(set(holders), key=ROLE_GROUPS.index)
+    which = f"role {' or '.join(roles)}" if roles else "no role has it"
+    token_role: Role | None = getattr(request, "token_role", None)
+    if token_role is not None:
+        acting = f"this token's role is {token_role.value}"
+    else:
+        acting = f"your role is {role_of(request.user).value}"
+    message = f"Forbidden: needs permission {permission} ({which}); {acting}."
+    return error_response(request, 403, message)
+
+
+def requires(permission: str, *, methods: tuple[str, ...] | None = None) -> Callable[[View], View]:
+    """Refuse the view (403) to requests without `permission`; with `methods`, only
+    requests of those methods (a view that lists on GET and launches on POST). Goes
+    under @negotiated, so a wrong method is still a 405. Every view that changes
+    something declares its permission this way: tests/unit/test_roles.py walks the
+    URLs and fails on an unsafe method without one."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if (methods is None or request.method in methods) and not may(request, permission):
+                return refusal(request, permission)
+            return view(request, *args, **kwargs)
+
+        # Read by the URL walk in tests/unit/test_roles.py; "*": every method.
+        wrapper.__dict__["permissions"] = dict.fromkeys(methods or ("*",), permission)
+        return wrapper
+
+    return decorate
 
 
 def tasks_of(owner: int | None) -> QuerySet[TaskRecord]:

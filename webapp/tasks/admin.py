@@ -46,13 +46,13 @@ class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "prefix",
         "name",
         "user",
-        "read_only",
+        "role",
         "created_at",
         "expires_at",
         "last_used_at",
         "revoked_at",
     )
-    list_filter = ["read_only", ("revoked_at", admin.EmptyFieldListFilter)]
+    list_filter = ["role", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["prefix", "name", "user__username"]
     fields = readonly_fields = list_display
     actions = ["revoke"]

@@ -3,7 +3,8 @@
 record: the task record, its state machine and timeline (TaskRecord, TaskEvent, Status).
 rollups: counts kept by triggers (StatusCount, OwnerStatusCount, FinishedMinute).
 workers: workers and queues (WorkerStatus, QueueState).
-tokens: bearer tokens (ApiToken). schedules: periodic schedules (Schedule).
+tokens: bearer tokens (ApiToken). roles: Role, the permissions' holder, role_of.
+schedules: periodic schedules (Schedule).
 """
 
 from webapp.tasks.models.record import (
@@ -21,6 +22,7 @@ from webapp.tasks.models.record import (
     TaskRecord,
     insert,
 )
+from webapp.tasks.models.roles import ROLE_GROUPS, DashboardPermissions, Role, role_of
 from webapp.tasks.models.rollups import FinishedMinute, OwnerStatusCount, StatusCount
 from webapp.tasks.models.schedules import Schedule
 from webapp.tasks.models.tokens import ApiToken
@@ -34,12 +36,15 @@ __all__ = [
     "LATE_AFTER",
     "LOST_RETRY_GRACE",
     "RETRYABLE_STATUSES",
+    "ROLE_GROUPS",
     "STARTABLE_STATUSES",
     "SUMMARY_VALUE_CHARS",
     "ApiToken",
+    "DashboardPermissions",
     "FinishedMinute",
     "OwnerStatusCount",
     "QueueState",
+    "Role",
     "Schedule",
     "Status",
     "StatusCount",
@@ -47,4 +52,5 @@ __all__ = [
     "TaskRecord",
     "WorkerStatus",
     "insert",
+    "role_of",
 ]

@@ -9,12 +9,15 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from webapp.tasks.models.roles import Role, role_of
+
 
 class ApiToken(models.Model):
     """A bearer token for scripts. Only its SHA-256 is stored, and its first
     characters (`prefix`) to tell tokens apart: the token itself is shown once, when
-    `manage.py create_token` makes it. A token may be read-only (it lists and reads,
-    never launches or steers), may expire, and can be revoked."""
+    `manage.py create_token` makes it. A token acts with its role (a viewer token
+    lists and reads, never launches or steers), and never beyond its user's own
+    rights; it may expire, and can be revoked."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
@@ -22,7 +25,7 @@ class ApiToken(models.Model):
     name = models.CharField(max_length=100, blank=True)
     prefix = models.CharField(max_length=12, blank=True, editable=False)
     digest = models.CharField(max_length=64, unique=True, editable=False)
-    read_only = models.BooleanField(default=False)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.OPERATOR)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -46,17 +49,18 @@ class ApiToken(models.Model):
         cls,
         user: Any,
         name: str = "",
-        read_only: bool = False,
+        role: Role | None = None,
         expires_at: datetime | None = None,
     ) -> tuple["ApiToken", str]:
-        """Create a token for `user`; returns the record and the token to show once."""
+        """Create a token for `user` acting with `role` (None: the user's own role);
+        returns the record and the token to show once."""
         token = cls.PREFIX + secrets.token_urlsafe(32)
         record = cls.objects.create(
             user=user,
             name=name,
             prefix=token[: cls.SHOWN],
             digest=cls.digest_of(token),
-            read_only=read_only,
+            role=role or role_of(user),
             expires_at=expires_at,
         )
         return record, token

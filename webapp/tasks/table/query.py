@@ -19,7 +19,7 @@ from django.dispatch import receiver
 from django.http import QueryDict
 from django.utils import timezone
 
-from webapp.tasks.access import status_counts_of, steers_queues, tasks_of
+from webapp.tasks.access import status_counts_of, tasks_of
 from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import (
     ACTIVE_STATUSES,
@@ -82,9 +82,14 @@ class TableQuery:
     sort: str = ""  # a key of SORTS
     after: str = ""  # other sorts' keyset cursor: "id" or "STATUS.id" of the last row seen
     size: int | None = None  # rows per page; None: DASHBOARD_PAGE_SIZE
+    # What the reader may do (access.may_codes): which buttons the table shows. Part
+    # of the version, so readers who may do different things share no fragment.
+    may: tuple[str, ...] = ()
 
     @classmethod
-    def from_params(cls, params: QueryDict, *, owner: int | None) -> "TableQuery":
+    def from_params(
+        cls, params: QueryDict, *, owner: int | None, may: tuple[str, ...] = ()
+    ) -> "TableQuery":
         status = params.get("status", "").strip().upper()
         if status and status not in Status.values:
             raise BadQuery(f"status must be one of {', '.join(Status.values)}.")
@@ -132,6 +137,7 @@ class TableQuery:
             sort=sort,
             after=after if sort else "",
             size=int(size_text) if size_text else None,
+            may=may,
         )
 
     @property
@@ -482,7 +488,7 @@ def workers_panel(snap: Snapshot) -> dict[str, Any]:
         "oldest_queued_at": oldest.submitted_at if oldest else None,
         "flower_url": settings.FLOWER_URL,
         "queues": snap.queues,
-        "can_steer": steers_queues(snap.query.owner),
+        "can_steer": "steer_queue" in snap.query.may,
     }
 
 
@@ -500,6 +506,7 @@ def dashboard_context(snap: Snapshot) -> dict[str, Any]:
         "version": snap.version,
         "poll_seconds": snap.poll_seconds,
         "counters": counters(snap.counts),
+        "may": dict.fromkeys(snap.query.may, True),
         "panel": workers_panel(snap),
         "paused_queues": {queue.name for queue in snap.queues if queue.paused},
         "throughput": charts.throughput(snap.query.owner, now),

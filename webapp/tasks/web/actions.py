@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
-from webapp.tasks.access import task_owner, visible_tasks
+from webapp.tasks.access import requires, task_owner, visible_tasks
 from webapp.tasks.catalogue import exports
 from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import TaskRecord
@@ -101,6 +101,7 @@ def after_change(
 
 
 @negotiated("POST")
+@requires("tasks.steer_task")
 def cancel_task(request: HttpRequest, task_id: str) -> HttpResponse:
     started = timezone.now()
     record = get_record(request, task_id)
@@ -126,6 +127,7 @@ def cancel_task(request: HttpRequest, task_id: str) -> HttpResponse:
 
 
 @negotiated("POST")
+@requires("tasks.steer_task")
 def run_now_task(request: HttpRequest, task_id: str) -> HttpResponse:
     """Publish a scheduled task now, ahead of its time."""
     started = timezone.now()
@@ -153,6 +155,7 @@ def run_now_task(request: HttpRequest, task_id: str) -> HttpResponse:
 
 
 @negotiated("POST")
+@requires("tasks.steer_task")
 def retry_task(request: HttpRequest, task_id: str) -> HttpResponse:
     started = timezone.now()
     record = get_record(request, task_id)
@@ -208,6 +211,7 @@ def retry_task(request: HttpRequest, task_id: str) -> HttpResponse:
 
 
 @negotiated("POST")
+@requires("tasks.steer_task")
 def delete_task(request: HttpRequest, task_id: str) -> HttpResponse:
     record = get_record(request, task_id)
     if not record.can_delete:
@@ -247,6 +251,7 @@ def delete_task(request: HttpRequest, task_id: str) -> HttpResponse:
 
 
 @negotiated("POST")
+@requires("tasks.steer_task")
 def clear_finished(request: HttpRequest) -> HttpResponse:
     if needs_confirmation(request):
         return confirm_page(

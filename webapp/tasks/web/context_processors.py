@@ -1,11 +1,14 @@
-"""What every page's header needs: where Flower is, and the JSON of what is shown."""
+"""What every page's header needs: where Flower is, the JSON of what is shown, and
+what the reader may do (`may.launch_task`: which buttons to show)."""
 
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 
+from webapp.tasks.access import may_codes
 from webapp.tasks.web.representations import query_param
 
 # The list parameters a dashboard URL carries (dashboard.TableQuery reads them);
@@ -20,3 +23,9 @@ def site_links(request: HttpRequest) -> dict[str, str]:
         "flower_url": settings.FLOWER_URL,
         "json_url": f"{reverse('tasks:collection')}?{urlencode([*view, ('format', 'json')])}",
     }
+
+
+def permissions(request: HttpRequest) -> dict[str, object]:
+    """Buttons follow these; the views' own checks (access.requires) are what count.
+    Lazy: read only by a template that asks (an error page never does)."""
+    return {"may": SimpleLazyObject(lambda: dict.fromkeys(may_codes(request), True))}

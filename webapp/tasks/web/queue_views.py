@@ -1,4 +1,4 @@
-"""The queues over HTTP: list them, and pause or resume one (staff only).
+"""The queues over HTTP: list them, and pause or resume one (tasks.steer_queue: admins).
 
 GET /queues/ answers JSON for scripts, the queue table for htmx and a page for
 browsers. Pausing and resuming are actions like cancel (web/actions.py): CSRF-checked
@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from webapp.tasks.access import QUEUES_NEED_STAFF, owner_scope, steers_queues, task_owner
+from webapp.tasks.access import STEER_QUEUE, may, owner_scope, requires, task_owner
 from webapp.tasks.catalogue.kinds import queue_names
 from webapp.tasks.models import WorkerStatus
 from webapp.tasks.running import queues
@@ -38,13 +38,13 @@ def queue_list(request: HttpRequest) -> HttpResponse:
             {
                 "queues": [queue.as_json() for queue in listed],
                 "own_only": owner is not None,
-                "may_pause": steers_queues(owner),
+                "may_pause": may(request, STEER_QUEUE),
             }
         )
     context = {
         "queues": listed,
         "own_only": owner is not None,
-        "can_steer": steers_queues(owner),
+        "can_steer": may(request, STEER_QUEUE),
         "next_path": reverse("queues:list"),
         "plain": True,  # this page has no live table for htmx to swap
     }
@@ -53,11 +53,13 @@ def queue_list(request: HttpRequest) -> HttpResponse:
 
 
 @negotiated("POST")
+@requires("tasks.steer_queue")
 def pause_queue(request: HttpRequest, name: str) -> HttpResponse:
     return steer(request, name, paused=True)
 
 
 @negotiated("POST")
+@requires("tasks.steer_queue")
 def resume_queue(request: HttpRequest, name: str) -> HttpResponse:
     return steer(request, name, paused=False)
 
@@ -65,8 +67,6 @@ def resume_queue(request: HttpRequest, name: str) -> HttpResponse:
 def steer(request: HttpRequest, name: str, paused: bool) -> HttpResponse:
     started = timezone.now()
     owner = owner_scope(request)
-    if not steers_queues(owner):
-        raise BadInput(QUEUES_NEED_STAFF, status=403)
     try:
         changed = queues.set_paused(name, paused, by=task_owner(request))
     except queues.UnknownQueue:

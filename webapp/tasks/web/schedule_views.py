@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django_htmx.http import HttpResponseClientRedirect
 
-from webapp.tasks.access import task_owner, visible_schedules, visible_tasks
+from webapp.tasks.access import requires, task_owner, visible_schedules, visible_tasks
 from webapp.tasks.catalogue.entries import entries, entry_of
 from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import Schedule
@@ -141,6 +141,7 @@ def list_page(request: HttpRequest, form: ScheduleForm, status: int = 200) -> Ht
 
 
 @negotiated("GET", "POST")
+@requires("tasks.manage_schedules", methods=("POST",))
 def schedule_collection(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return create_schedule(request)
@@ -206,6 +207,7 @@ def recent_runs(request: HttpRequest, schedule: Schedule) -> list[Any]:
 
 
 @negotiated("GET", "POST", "DELETE")
+@requires("tasks.manage_schedules", methods=("POST", "DELETE"))
 def schedule_detail(request: HttpRequest, schedule_id: str) -> HttpResponse:
     schedule = get_schedule(request, schedule_id)
     if request.method == "DELETE":
@@ -250,6 +252,7 @@ def deleted(request: HttpRequest, schedule: Schedule) -> HttpResponse:
 
 
 @negotiated("POST")
+@requires("tasks.manage_schedules")
 def delete_schedule(request: HttpRequest, schedule_id: str) -> HttpResponse:
     schedule = get_schedule(request, schedule_id)
     if needs_confirmation(request):
@@ -263,6 +266,7 @@ def delete_schedule(request: HttpRequest, schedule_id: str) -> HttpResponse:
 
 
 @negotiated("POST")
+@requires("tasks.manage_schedules")
 def run_schedule(request: HttpRequest, schedule_id: str) -> HttpResponse:
     schedule = get_schedule(request, schedule_id)
     if limited := rate_limited(request):
@@ -297,10 +301,12 @@ def switched(request: HttpRequest, schedule_id: str, enabled: bool) -> HttpRespo
 
 
 @negotiated("POST")
+@requires("tasks.manage_schedules")
 def enable_schedule(request: HttpRequest, schedule_id: str) -> HttpResponse:
     return switched(request, schedule_id, enabled=True)
 
 
 @negotiated("POST")
+@requires("tasks.manage_schedules")
 def disable_schedule(request: HttpRequest, schedule_id: str) -> HttpResponse:
     return switched(request, schedule_id, enabled=False)

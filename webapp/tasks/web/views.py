@@ -24,7 +24,14 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django_htmx.http import push_url
 
-from webapp.tasks.access import owner_scope, seconds_until_allowed, task_owner, visible_tasks
+from webapp.tasks.access import (
+    may_codes,
+    owner_scope,
+    requires,
+    seconds_until_allowed,
+    task_owner,
+    visible_tasks,
+)
 from webapp.tasks.catalogue import exports
 from webapp.tasks.catalogue.entries import InvalidParams, entry_of
 from webapp.tasks.models import TaskRecord
@@ -69,7 +76,7 @@ def table_query(request: HttpRequest, from_page: bool = False) -> TableQuery:
     """The table this request may see (its owner scope), with the filters of the
     request, or for an action posted from the dashboard by htmx, those of the page
     it was posted from. The only place a view gets a TableQuery."""
-    owner = owner_scope(request)
+    owner, may = owner_scope(request), may_codes(request)
     htmx = getattr(request, "htmx", None)
     current = htmx.current_url if htmx else None
     if from_page and current:
@@ -78,11 +85,11 @@ def table_query(request: HttpRequest, from_page: bool = False) -> TableQuery:
         # holds bad filters only costs the filters, never the answer nor the scope:
         # the unfiltered table of the caller's own tasks is shown instead.
         try:
-            return TableQuery.from_params(QueryDict(urlsplit(current).query), owner=owner)
+            return TableQuery.from_params(QueryDict(urlsplit(current).query), owner=owner, may=may)
         except (ValueError, TooManyFieldsSent):  # BadQuery too
-            return TableQuery(owner=owner)
+            return TableQuery(owner=owner, may=may)
     try:
-        return TableQuery.from_params(request.GET, owner=owner)
+        return TableQuery.from_params(request.GET, owner=owner, may=may)
     except BadQuery as exc:
         raise BadInput(str(exc)) from None
 
@@ -168,6 +175,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @negotiated("GET", "POST")
+@requires("tasks.launch_task", methods=("POST",))
 def task_collection(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return submit_task(request)

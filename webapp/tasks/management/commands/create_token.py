@@ -1,4 +1,4 @@
-"""manage.py create_token USER: a bearer token for scripts, printed once."""
+"""manage.py create_token USER [--role ROLE]: a bearer token for scripts, printed once."""
 
 from datetime import timedelta
 from typing import Any
@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from webapp.tasks.models import ApiToken
+from webapp.tasks.models import ApiToken, Role
 
 
 class Command(BaseCommand):
@@ -17,9 +17,15 @@ class Command(BaseCommand):
         parser.add_argument("username")
         parser.add_argument("--name", default="", help="what the token is for")
         parser.add_argument(
+            "--role",
+            choices=Role.values,
+            help="what the token may do, never more than its user: viewer (reads), "
+            "operator (launches and steers), admin (everything); default: the user's role",
+        )
+        parser.add_argument(
             "--read-only",
             action="store_true",
-            help="the token lists and reads tasks, but cannot launch or steer them",
+            help="the same as --role viewer (kept for scripts written before roles)",
         )
         parser.add_argument(
             "--expires-in", type=float, metavar="DAYS", help="the token stops working after"
@@ -34,10 +40,15 @@ class Command(BaseCommand):
         days = options["expires_in"]
         if days is not None and not days > 0:
             raise CommandError("--expires-in must be a positive number of days.")
+        role = options["role"]
+        if options["read_only"]:
+            if role not in (None, Role.VIEWER):
+                raise CommandError("--read-only is --role viewer; give one or the other.")
+            role = Role.VIEWER
         _, token = ApiToken.issue(
             user,
             name=options["name"],
-            read_only=options["read_only"],
+            role=Role(role) if role else None,
             expires_at=timezone.now() + timedelta(days=days) if days else None,
         )
         # Only the token on stdout, so `TOKEN=$(manage.py create_token USER)` works.
