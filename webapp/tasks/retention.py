@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from webapp.tasks import exports
+from webapp.tasks import exports, metrics
 from webapp.tasks.kinds import Kind
 from webapp.tasks.models import FINISHED_STATUSES, TaskEvent, TaskRecord, WorkerStatus
 
@@ -128,6 +128,7 @@ def apply_retention(now: datetime | None = None) -> RetentionReport:
         tasks = delete_finished(TaskRecord.objects.all(), cutoff).deleted
     workers, _ = WorkerStatus.objects.filter(last_seen__lt=now - STALE_WORKER_AFTER).delete()
     import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
+    metrics.prune(now)
     return RetentionReport(tasks=tasks, workers=workers)
 
 
