@@ -5,6 +5,7 @@ table's "slower than usual" mark; pruning of the buckets no view reads any more.
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -291,7 +292,7 @@ def forget_usual_run_times() -> None:
 
 
 def slower_than_usual(
-    rows: list[tuple[int, str, int | None, datetime | None]], now: datetime
+    rows: Sequence[tuple[int, str, int | None, datetime | None]], now: datetime
 ) -> dict[int, float]:
     """Of (id, status, kind, started_at) rows, the running ones that have run longer
     than their kind's usual p95: id -> that p95 in seconds. No query unless some row

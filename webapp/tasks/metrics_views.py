@@ -1,0 +1,166 @@
+"""The metrics pages: an overview of every kind and queue, and a page per kind and per
+queue, over the last hour, day or week (`?window=`); JSON for curl from the same URLs.
+
+Metrics sum everyone's tasks, so they are for whoever sees everyone's (staff, or
+anyone while login is off): `may_see_metrics` is that one check.
+"""
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+
+from webapp.tasks import metric_charts, metrics
+from webapp.tasks.access import owner_scope
+from webapp.tasks.histogram import RELATIVE_ERROR
+from webapp.tasks.kinds import queue_names
+from webapp.tasks.models import MetricBin
+from webapp.tasks.representations import BadInput, answered, negotiated, query_param
+
+METRICS_NEED_STAFF = (
+    "Metrics count everyone's tasks: only staff may see them (your own tasks are on the dashboard)."
+)
+
+
+def may_see_metrics(request: HttpRequest) -> None:
+    if owner_scope(request) is not None:
+        raise BadInput(METRICS_NEED_STAFF, status=403)
+
+
+def window_of(request: HttpRequest) -> str:
+    window = query_param(request, "window") or metrics.DEFAULT_WINDOW
+    if window not in metrics.WINDOWS:
+        raise BadInput(f"window must be one of {', '.join(metrics.WINDOWS)}.")
+    return window
+
+
+def windows(request: HttpRequest, current: str) -> list[dict[str, Any]]:
+    """The window picker's links (plain links: they work without JavaScript)."""
+    return [
+        {"name": name, "url": f"{request.path}?window={name}", "current": name == current}
+        for name in metrics.WINDOWS
+    ]
+
+
+def subject_url(subject: metrics.Subject) -> str:
+    view = "metrics:kind" if subject.what == "kind" else "metrics:queue"
+    return reverse(view, args=[subject.name])
+
+
+def numbers(tally: metrics.Tally) -> dict[str, Any]:
+    """A tally as a table row shows it."""
+    rate = tally.failure_rate
+    return {
+        "tally": tally,
+        "failed": "—" if rate is None else f"{rate:.1%}",
+        "wait": {
+            k: metric_charts.seconds_text(v) for k, v in tally.percentiles(MetricBin.WAIT).items()
+        },
+        "run": {
+            k: metric_charts.seconds_text(v) for k, v in tally.percentiles(MetricBin.RUN).items()
+        },
+    }
+
+
+def row(subject: metrics.Subject, tally: metrics.Tally, window: str) -> dict[str, Any]:
+    return {
+        "subject": subject,
+        "url": f"{subject_url(subject)}?window={window}",
+        **numbers(tally),
+    }
+
+
+@negotiated("GET")
+def overview(request: HttpRequest) -> HttpResponse:
+    may_see_metrics(request)
+    window = window_of(request)
+    now = timezone.now()
+    listed = metrics.overview(window, now)
+
+    def json() -> HttpResponse:
+        return JsonResponse(
+            {
+                "window": window,
+                "end": now.isoformat(),
+                "relative_error": RELATIVE_ERROR,
+                "kinds": [
+                    {"name": s.name, "queue": s.queue, "url": subject_url(s), **t.as_json()}
+                    for s, t in listed
+                    if s.what == "kind"
+                ],
+                "queues": [
+                    {"name": s.name, "url": subject_url(s), **t.as_json()}
+                    for s, t in listed
+                    if s.what == "queue"
+                ],
+            }
+        )
+
+    context = {
+        "window": window,
+        "windows": windows(request, window),
+        "end": now,
+        "kinds": [row(s, t, window) for s, t in listed if s.what == "kind"],
+        "queues": [row(s, t, window) for s, t in listed if s.what == "queue"],
+        "error_percent": f"{RELATIVE_ERROR:.2%}",
+        "json_link": f"{request.path}?window={window}&format=json",
+    }
+    return answered(
+        request,
+        json=json,
+        fragment=lambda: render(request, "metrics.html#overview", context),
+        page=lambda: render(request, "metrics.html", context | {"page": "overview"}),
+    )
+
+
+@negotiated("GET")
+def kind_metrics(request: HttpRequest, name: str) -> HttpResponse:
+    may_see_metrics(request)
+    subject = metrics.kind_subject(name)
+    if subject is None:
+        known = ", ".join(s.name for s in metrics.all_subjects() if s.what == "kind")
+        raise BadInput(f"There is no task kind named {name[:40]!r}; the kinds are {known}.", 404)
+    return subject_page(request, subject)
+
+
+@negotiated("GET")
+def queue_metrics(request: HttpRequest, name: str) -> HttpResponse:
+    may_see_metrics(request)
+    subject = metrics.queue_subject(name)
+    if subject is None:
+        raise BadInput(
+            f"There is no queue named {name[:40]!r}; the queues are {', '.join(queue_names())}.",
+            404,
+        )
+    return subject_page(request, subject)
+
+
+def subject_page(request: HttpRequest, subject: metrics.Subject) -> HttpResponse:
+    window = window_of(request)
+    report = metrics.report(subject, window)
+    context = {
+        "subject": subject,
+        "report": report,
+        "window": window,
+        "windows": windows(request, window),
+        "summary": row(subject, report.whole, window),
+        "throughput": metric_charts.throughput(report),
+        "run_chart": metric_charts.percentiles(report, MetricBin.RUN),
+        "wait_chart": metric_charts.percentiles(report, MetricBin.WAIT),
+        "table": [
+            {"start": report.bucket_start(i), **numbers(tally)}
+            for i, tally in enumerate(report.buckets)
+            if tally.count
+        ],
+        "error_percent": f"{RELATIVE_ERROR:.2%}",
+        "json_link": f"{request.path}?window={window}&format=json",
+        "overview_url": f"{reverse('metrics:overview')}?window={window}",
+    }
+    return answered(
+        request,
+        json=lambda: JsonResponse(report.as_json()),
+        fragment=lambda: render(request, "metrics.html#report", context),
+        page=lambda: render(request, "metrics.html", context | {"page": "subject"}),
+    )
