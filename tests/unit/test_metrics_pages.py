@@ -1,15 +1,20 @@
 """The metrics pages and GET /metrics: who may read them, their forms (page, fragment,
 JSON from one URL), and Prometheus' text format as its own parser reads it."""
 
+import re
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 from pytest_django import Settings
 
 from tests.unit.test_metrics import finish
+from webapp.tasks import metrics
 from webapp.tasks.kinds import Kind
-from webapp.tasks.models import ApiToken, Status
+from webapp.tasks.models import ApiToken, Status, TaskRecord
 
 pytestmark = pytest.mark.django_db
 PAGE = {"Accept": "text/html"}
@@ -139,3 +144,30 @@ def test_prometheus_text_parses_and_adds_up(client: Client, settings: Settings) 
     assert by_le["8.388608"] == 8
     (total,) = [s.value for s in short if s.name.endswith("_sum")]
     assert total == pytest.approx(55, abs=0.01)
+
+
+def test_a_running_task_gets_the_slower_than_usual_mark_once_time_passes_it(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for ran in range(1, 21):  # twenty short tasks of 1 .. 20 s: usually under ~19 s
+        finish(Kind.SHORT, 0.1, float(ran))
+    metrics.forget_usual_run_times()
+    running = TaskRecord.submit(Kind.SHORT)
+    TaskRecord.mark_started(str(running.task_id), worker="w1", instance="i1")
+
+    first = client.get("/tasks/?since=old", headers=HTMX)
+    assert "slower than usual" not in first.content.decode()
+    version = re.search(r"since=([0-9a-f]+)", first.content.decode())
+    assert version
+
+    # Nothing is written meanwhile: only the clock moves past the kind's p95.
+    later = timezone.now() + timedelta(seconds=30)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    poll = client.get(f"/tasks/?since={version[1]}", headers=HTMX)
+
+    assert poll.status_code == 200  # not 204: the version saw the row turn slow
+    html = poll.content.decode()
+    row = html[html.index(f'id="task-{running.task_id}"') :]
+    row = row[: row.index("</tr>")]
+    assert "slower than usual" in row
+    assert 'aria-hidden="true">⏱</span>' in row  # the icon is decoration; the text says it
