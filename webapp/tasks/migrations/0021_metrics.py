@@ -97,7 +97,9 @@ def counted(vendor: str, row: str) -> str:
 
 
 def upsert(vendor: str) -> str:
-    """The one statement a finishing task (NEW) runs."""
+    """The one statement a finishing task (NEW) runs. (LIMIT 1 keeps SQLite from
+    flattening the subquery into the join, which would work out the bins once per
+    row added rather than once.)"""
     sql = SQL[vendor]
     return f"""INSERT INTO tasks_metricbin
           (resolution, start, kind, status, measure, bin, count, total)
@@ -109,7 +111,7 @@ def upsert(vendor: str) -> str:
                coalesce(CASE p.measure WHEN 'W' THEN t.wait ELSE t.run END, 0)
         FROM (SELECT minute, hour, kind, status, wait, run,
                      {bin_of("wait")} AS wait_bin, {bin_of("run")} AS run_bin
-              FROM ({counted(vendor, "NEW")}) AS m) AS t,
+              FROM ({counted(vendor, "NEW")}) AS m LIMIT 1) AS t,
              ({periods()}) AS p
         WHERE true
         ON CONFLICT (resolution, kind, start, status, measure, bin) DO UPDATE SET
