@@ -25,7 +25,8 @@ def test_the_metrics_pages_draw_their_charts_and_read_well_in_both_schemes(
     page: Page, finished_tasks: None, scheme: Literal["light", "dark"]
 ) -> None:
     page.emulate_media(color_scheme=scheme)
-    page.goto("/metrics/overview/?window=hour")
+    page.goto("/")
+    page.get_by_role("link", name="Metrics", exact=True).click()
     expect(page.get_by_role("heading", name="Metrics")).to_be_visible()
     assert serious_violations(page) == []
 
