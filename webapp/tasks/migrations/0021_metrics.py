@@ -97,7 +97,7 @@ def counted(vendor: str, row: str) -> str:
 
 
 def upsert(vendor: str) -> str:
-    """The one statement a finishing task (NEW) runs. (LIMIT 1 keeps SQLite from
+    """The one statement a finishing task (NEW) runs on SQLite. (LIMIT 1 keeps SQLite from
     flattening the subquery into the join, which would work out the bins once per
     row added rather than once.)"""
     sql = SQL[vendor]
@@ -132,13 +132,40 @@ def sqlite_triggers() -> list[str]:
     ]
 
 
+def postgresql_function() -> str:
+    """The same six rows as upsert() counts on SQLite, from PL/pgSQL variables (each a
+    simple expression, evaluated once) into a plain VALUES list: no subquery or join
+    for the planner."""
+    sql = POSTGRESQL
+    into = "tasks_metricbin (resolution, start, kind, status, measure, bin, count, total)"
+    rows = ",\n".join(
+        f"({resolution}, {start}, v_kind, NEW.status, '{measure}', v_{name}_bin, 1, "
+        f"coalesce(v_{name}, 0))"
+        for resolution, start in ((0, sql["epoch"]), (60, "v_minute"), (3600, "v_hour"))
+        for measure, name in (("W", "wait"), ("R", "run"))
+    )
+    return f"""CREATE FUNCTION tasks_metrics_roll_up() RETURNS trigger AS $$
+        DECLARE
+          v_wait bigint := {sql["wait"]("NEW")};
+          v_run bigint := {sql["run"]("NEW")};
+          v_wait_bin integer := {bin_of("v_wait")};
+          v_run_bin integer := {bin_of("v_run")};
+          v_kind integer := coalesce(NEW.kind, {ELSEWHERE});
+          v_minute timestamptz := {sql["minute"]("NEW.finished_at")};
+          v_hour timestamptz := {sql["hour"]("NEW.finished_at")};
+        BEGIN
+          INSERT INTO {into} VALUES
+          {rows}
+          ON CONFLICT (resolution, kind, start, status, measure, bin) DO UPDATE SET
+            count = tasks_metricbin.count + 1,
+            total = tasks_metricbin.total + excluded.total;
+          RETURN NULL;
+        END $$ LANGUAGE plpgsql"""
+
+
 def postgresql_triggers() -> list[str]:
     return [
-        f"""CREATE FUNCTION tasks_metrics_roll_up() RETURNS trigger AS $$
-            BEGIN
-              {upsert("postgresql")};
-              RETURN NULL;
-            END $$ LANGUAGE plpgsql""",
+        postgresql_function(),
         f"""CREATE TRIGGER task_metrics_insert AFTER INSERT ON tasks_taskrecord
             FOR EACH ROW WHEN ({WHEN_INSERTED}) EXECUTE FUNCTION tasks_metrics_roll_up()""",
         f"""CREATE TRIGGER task_metrics_finish AFTER UPDATE OF status ON tasks_taskrecord
