@@ -2,10 +2,13 @@
 it against values computed by hand from known run times. Also passes on PostgreSQL
 (DATABASE_URL pointing at a server), like test_rollups.py."""
 
+import importlib
 import math
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from webapp.tasks import histogram, metrics, retention
@@ -147,3 +150,21 @@ def test_too_few_successes_say_nothing_about_usual() -> None:
     metrics.forget_usual_run_times()
     now = timezone.now()
     assert metrics.slower_than_usual([(1, Status.STARTED, 1, now - timedelta(hours=1))], now) == {}
+
+
+def test_the_migration_counts_finished_tasks_already_there_as_the_triggers_do() -> None:
+    for ran in (0.5, 2.0, 30.0):
+        finish(Kind.SHORT, 0.2, ran)
+    finish(Kind.FAILING, 1.0, 3.0, Status.FAILURE)
+    columns = ("resolution", "start", "kind", "status", "measure", "bin", "count", "total")
+    by_triggers = set(MetricBin.objects.values_list(*columns))
+    rollup = importlib.import_module("webapp.tasks.migrations.0021_metrics")
+    editor = SimpleNamespace(connection=connection)  # the functions read only .connection
+
+    rollup.drop_triggers(None, editor)
+    assert not MetricBin.objects.exists()
+    rollup.create_triggers(None, editor)
+
+    assert set(MetricBin.objects.values_list(*columns)) == by_triggers
+    finish(Kind.SHORT, 0.2, 1.0)  # and the triggers count again
+    assert metrics.report(metrics.kind_subject("short"), "hour").whole.count == 4  # type: ignore[arg-type]

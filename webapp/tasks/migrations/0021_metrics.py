@@ -12,7 +12,7 @@ functions), and the same text on SQLite and PostgreSQL.
 Only the change into a finished status counts (and a row inserted finished, as a
 bulk load does); a delete takes nothing back. A later migration that rebuilds
 tasks_taskrecord on SQLite drops these triggers with the table: drop them before
-(`drop_triggers`) and create them after (`create_triggers`).
+(`uninstall`) and create them after (`install`), which count nothing again.
 """
 
 from datetime import timedelta
@@ -216,23 +216,38 @@ def fill(vendor: str) -> tuple[str, list[object]]:
     return statement, [minute_since, hour_since]
 
 
+def install(schema_editor: BaseDatabaseSchemaEditor) -> None:
+    """Create the triggers, counting nothing: what a migration that rebuilds
+    tasks_taskrecord on SQLite calls after the rebuild (and `uninstall` before)."""
+    connection = schema_editor.connection
+    if connection.vendor not in SQL:
+        raise RuntimeError(f"no metrics triggers written for {connection.vendor}")
+    triggers = sqlite_triggers() if connection.vendor == "sqlite" else postgresql_triggers()
+    with connection.cursor() as cursor:
+        for trigger in triggers:
+            cursor.execute(trigger)
+
+
+def uninstall(schema_editor: BaseDatabaseSchemaEditor) -> None:
+    with schema_editor.connection.cursor() as cursor:
+        for statement in DROP.get(schema_editor.connection.vendor, []):
+            cursor.execute(statement)
+
+
 def create_triggers(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     connection = schema_editor.connection
     if connection.vendor not in SQL:
         raise RuntimeError(f"no metrics triggers written for {connection.vendor}")
     statement, moments = fill(connection.vendor)
     params = [connection.ops.adapt_datetimefield_value(moment) for moment in moments]
-    triggers = sqlite_triggers() if connection.vendor == "sqlite" else postgresql_triggers()
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
-        for trigger in triggers:
-            cursor.execute(trigger)
+    install(schema_editor)
 
 
 def drop_triggers(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
+    uninstall(schema_editor)
     with schema_editor.connection.cursor() as cursor:
-        for statement in DROP.get(schema_editor.connection.vendor, []):
-            cursor.execute(statement)
         cursor.execute("DELETE FROM tasks_metricbin")
 
 
