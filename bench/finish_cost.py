@@ -31,7 +31,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from webapp.tasks.kinds import Kind
+    from webapp.tasks.catalogue.kinds import Kind
     from webapp.tasks.models import TaskRecord
 
     call_command("migrate", verbosity=0)

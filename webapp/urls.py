@@ -5,8 +5,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from webapp.tasks import catalogue_views, prometheus, views
 from webapp.tasks.access import ThrottledLoginView
+from webapp.tasks.metrics import prometheus
 from webapp.tasks.web import catalogue_views, views
 
 urlpatterns = [
@@ -14,10 +14,10 @@ urlpatterns = [
     path("tasks/", include("webapp.tasks.web.urls")),
     path("catalogue/", catalogue_views.catalogue_list, name="catalogue"),
     path("catalogue/<str:name>/", catalogue_views.catalogue_entry, name="catalogue-entry"),
-    path("queues/", include("webapp.tasks.queue_urls")),
-    path("schedules/", include("webapp.tasks.schedule_urls")),
+    path("queues/", include("webapp.tasks.web.queue_urls")),
+    path("schedules/", include("webapp.tasks.web.schedule_urls")),
     path("metrics", prometheus.scrape, name="prometheus"),
-    path("metrics/", include("webapp.tasks.metrics_urls")),
+    path("metrics/", include("webapp.tasks.web.metrics_urls")),
     path("healthz", views.health, name="health"),
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

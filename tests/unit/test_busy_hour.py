@@ -19,8 +19,8 @@ from django.test.utils import CaptureQueriesContext
 from pytest_django import Settings
 
 from bench.fill import fill_recent
-from webapp.tasks import dashboard, metrics
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue.kinds import Kind
+from webapp.tasks.metrics import reading
 from webapp.tasks.models import TaskRecord, WorkerStatus
 from webapp.tasks.table import query
 
@@ -85,8 +85,8 @@ def busy_hour(client: Client, finished: int, owner: User | None) -> dict[str, Co
     retry = TaskRecord.submit(Kind.FAILING, retry_of=failed, owner=owner)
     # Each kind's usual run time (the "slower than usual" mark on running rows) is
     # read once a minute per process: measured as the requests in between find it.
-    metrics.forget_usual_run_times()
-    metrics.usual_run_times()
+    reading.forget_usual_run_times()
+    reading.usual_run_times()
 
     costs = {}
     costs["page"], _ = cost_of(client, "/", {})  # JSON: the test client accepts */*

@@ -11,9 +11,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from webapp.tasks import histogram, metrics, retention
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue.kinds import Kind
+from webapp.tasks.metrics import histogram, reading
 from webapp.tasks.models import MetricBin, Status, TaskRecord
+from webapp.tasks.running import retention
 
 pytestmark = pytest.mark.django_db
 
@@ -73,14 +74,14 @@ def test_percentiles_match_the_hand_computed_ones_within_the_bin_error() -> None
     for i, (waited, ran) in enumerate(zip(waits, runs, strict=True)):
         finish(Kind.MEDIUM, waited, ran, Status.FAILURE if i % 20 == 0 else Status.SUCCESS)
 
-    tally = metrics.report(metrics.kind_subject("medium"), "hour").whole  # type: ignore[arg-type]
+    tally = reading.report(reading.kind_subject("medium"), "hour").whole  # type: ignore[arg-type]
 
     assert tally.count == 100
     assert tally.finished == {Status.SUCCESS: 95, Status.FAILURE: 5}
     assert tally.failure_rate == pytest.approx(0.05)
     for measure, values in ((MetricBin.RUN, runs), (MetricBin.WAIT, waits)):
         got = tally.percentiles(measure)
-        for name, fraction in metrics.PERCENTILES:
+        for name, fraction in reading.PERCENTILES:
             expected = nearest_rank(values, fraction)  # 50, 95, 99 (s); 5, 9.5, 9.9 (s)
             assert got[name] == pytest.approx(expected, rel=histogram.RELATIVE_ERROR), (
                 measure,
@@ -92,8 +93,8 @@ def test_a_queue_adds_up_its_kinds_and_other_queues_see_none_of_them() -> None:
     finish(Kind.SHORT, 0.1, 1.0)
     finish(Kind.MEDIUM, 0.1, 2.0)
     finish(Kind.CPU, 0.1, 3.0, Status.FAILURE)
-    default = metrics.report(metrics.queue_subject("default"), "day").whole  # type: ignore[arg-type]
-    cpu = metrics.report(metrics.queue_subject("cpu"), "day").whole  # type: ignore[arg-type]
+    default = reading.report(reading.queue_subject("default"), "day").whole  # type: ignore[arg-type]
+    cpu = reading.report(reading.queue_subject("cpu"), "day").whole  # type: ignore[arg-type]
     assert default.finished == {Status.SUCCESS: 2}
     assert cpu.finished == {Status.FAILURE: 1}
 
@@ -101,7 +102,7 @@ def test_a_queue_adds_up_its_kinds_and_other_queues_see_none_of_them() -> None:
 def test_a_task_cancelled_before_it_started_counts_with_no_time() -> None:
     record = TaskRecord.submit(Kind.LONG)
     TaskRecord.mark_cancelled(str(record.task_id), "by test")
-    tally = metrics.report(metrics.kind_subject("long"), "week").whole  # type: ignore[arg-type]
+    tally = reading.report(reading.kind_subject("long"), "week").whole  # type: ignore[arg-type]
     assert tally.finished == {Status.REVOKED: 1}
     assert tally.percentiles(MetricBin.RUN) == {"p50": None, "p95": None, "p99": None}
 
@@ -109,7 +110,7 @@ def test_a_task_cancelled_before_it_started_counts_with_no_time() -> None:
 def test_deleting_finished_tasks_leaves_what_happened_counted() -> None:
     finish(Kind.SHORT, 0.1, 1.0)
     TaskRecord.objects.all().delete()
-    assert metrics.report(metrics.kind_subject("short"), "hour").whole.count == 1  # type: ignore[arg-type]
+    assert reading.report(reading.kind_subject("short"), "hour").whole.count == 1  # type: ignore[arg-type]
 
 
 def test_only_the_change_into_a_finished_status_counts() -> None:
@@ -117,7 +118,7 @@ def test_only_the_change_into_a_finished_status_counts() -> None:
     # Later writes to the finished row (the admin, a bulk edit) count nothing again.
     TaskRecord.objects.update(progress=100, updated_at=timezone.now())
     TaskRecord.objects.update(status=Status.FAILURE)
-    tally = metrics.report(metrics.kind_subject("short"), "hour").whole  # type: ignore[arg-type]
+    tally = reading.report(reading.kind_subject("short"), "hour").whole  # type: ignore[arg-type]
     assert tally.finished == {Status.SUCCESS: 1}
 
 
@@ -131,7 +132,7 @@ def test_retention_prunes_buckets_older_than_any_window_reads() -> None:
 def test_a_running_task_past_its_kinds_p95_is_slower_than_usual() -> None:
     for ran in range(1, 21):  # twenty short tasks of 1 .. 20 s: p95 about 19 s
         finish(Kind.SHORT, 0.1, float(ran))
-    metrics.forget_usual_run_times()
+    reading.forget_usual_run_times()
     now = timezone.now()
     rows = [
         (1, Status.STARTED, int(Kind.SHORT), now - timedelta(seconds=25)),
@@ -139,7 +140,7 @@ def test_a_running_task_past_its_kinds_p95_is_slower_than_usual() -> None:
         (3, Status.SUCCESS, int(Kind.SHORT), now - timedelta(seconds=60)),
         (4, Status.STARTED, int(Kind.LONG), now - timedelta(seconds=600)),  # no sample
     ]
-    slow = metrics.slower_than_usual(rows, now)
+    slow = reading.slower_than_usual(rows, now)
     assert list(slow) == [1]
     assert slow[1] == pytest.approx(19.0, rel=histogram.RELATIVE_ERROR)
 
@@ -147,9 +148,9 @@ def test_a_running_task_past_its_kinds_p95_is_slower_than_usual() -> None:
 def test_too_few_successes_say_nothing_about_usual() -> None:
     for ran in range(1, 10):
         finish(Kind.SHORT, 0.1, float(ran))
-    metrics.forget_usual_run_times()
+    reading.forget_usual_run_times()
     now = timezone.now()
-    assert metrics.slower_than_usual([(1, Status.STARTED, 1, now - timedelta(hours=1))], now) == {}
+    assert reading.slower_than_usual([(1, Status.STARTED, 1, now - timedelta(hours=1))], now) == {}
 
 
 def test_the_migration_counts_finished_tasks_already_there_as_the_triggers_do() -> None:
@@ -167,4 +168,4 @@ def test_the_migration_counts_finished_tasks_already_there_as_the_triggers_do() 
 
     assert set(MetricBin.objects.values_list(*columns)) == by_triggers
     finish(Kind.SHORT, 0.2, 1.0)  # and the triggers count again
-    assert metrics.report(metrics.kind_subject("short"), "hour").whole.count == 4  # type: ignore[arg-type]
+    assert reading.report(reading.kind_subject("short"), "hour").whole.count == 4  # type: ignore[arg-type]

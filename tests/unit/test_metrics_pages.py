@@ -12,8 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from pytest_django import Settings
 
 from tests.unit.test_metrics import finish
-from webapp.tasks import metrics
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue.kinds import Kind
+from webapp.tasks.metrics import reading
 from webapp.tasks.models import ApiToken, Status, TaskRecord
 
 pytestmark = pytest.mark.django_db
@@ -151,7 +151,7 @@ def test_a_running_task_gets_the_slower_than_usual_mark_once_time_passes_it(
 ) -> None:
     for ran in range(1, 21):  # twenty short tasks of 1 .. 20 s: usually under ~19 s
         finish(Kind.SHORT, 0.1, float(ran))
-    metrics.forget_usual_run_times()
+    reading.forget_usual_run_times()
     running = TaskRecord.submit(Kind.SHORT)
     TaskRecord.mark_started(str(running.task_id), worker="w1", instance="i1")
 

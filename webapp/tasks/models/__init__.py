@@ -2,10 +2,11 @@
 
 record: the task record, its state machine and timeline (TaskRecord, TaskEvent, Status).
 rollups: counts kept by triggers (StatusCount, OwnerStatusCount, FinishedMinute).
-workers: workers and queues (WorkerStatus, QueueState).
+workers: workers and queues (WorkerStatus, QueueState). metrics: MetricBin.
 tokens: bearer tokens (ApiToken). schedules: periodic schedules (Schedule).
 """
 
+from webapp.tasks.models.metrics import MetricBin
 from webapp.tasks.models.record import (
     ACTIVE_STATUSES,
     CANCELLABLE_STATUSES,
@@ -38,6 +39,7 @@ __all__ = [
     "SUMMARY_VALUE_CHARS",
     "ApiToken",
     "FinishedMinute",
+    "MetricBin",
     "OwnerStatusCount",
     "QueueState",
     "Schedule",

@@ -23,8 +23,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from webapp.tasks import exports, metrics
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue import exports
+from webapp.tasks.catalogue.kinds import Kind
+from webapp.tasks.metrics import reading
 from webapp.tasks.models import FINISHED_STATUSES, TaskEvent, TaskRecord, WorkerStatus
 
 logger = logging.getLogger(__name__)
@@ -128,7 +129,7 @@ def apply_retention(now: datetime | None = None) -> RetentionReport:
         tasks = delete_finished(TaskRecord.objects.all(), cutoff).deleted
     workers, _ = WorkerStatus.objects.filter(last_seen__lt=now - STALE_WORKER_AFTER).delete()
     import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
-    metrics.prune(now)
+    reading.prune(now)
     return RetentionReport(tasks=tasks, workers=workers)
 
 

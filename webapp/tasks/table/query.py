@@ -19,9 +19,9 @@ from django.dispatch import receiver
 from django.http import QueryDict
 from django.utils import timezone
 
-from webapp.tasks import charts, metrics, queues
 from webapp.tasks.access import status_counts_of, steers_queues, tasks_of
 from webapp.tasks.catalogue.kinds import Kind
+from webapp.tasks.metrics import reading
 from webapp.tasks.models import (
     ACTIVE_STATUSES,
     Status,
@@ -299,7 +299,7 @@ class Snapshot:
     queues: list[Queue] = field(default_factory=list)
     version: str = field(init=False)
     shape: str = field(init=False)  # the version but for the rows' updated_at
-    slow: set[int] = field(init=False)  # running rows slower than usual (metrics.py)
+    slow: set[int] = field(init=False)  # running rows slower than usual (metrics/reading.py)
 
     def __post_init__(self) -> None:
         tasks = self.page.tasks
@@ -419,7 +419,7 @@ def visible_rows(query: TableQuery) -> tuple[list[tuple[int, datetime]], set[int
 
 def slow_rows(rows: list[tuple[int, str, int | None, datetime | None]]) -> set[int]:
     """The running rows that have run longer than their kind's usual p95."""
-    return set(metrics.slower_than_usual(rows, timezone.now()))
+    return set(reading.slower_than_usual(rows, timezone.now()))
 
 
 def shape_of(

@@ -3,7 +3,7 @@ them, with colours from the stylesheet (light and dark) and a text alternative."
 
 from dataclasses import dataclass
 
-from webapp.tasks.metrics import PERCENTILES, Report
+from webapp.tasks.metrics.reading import PERCENTILES, Report
 from webapp.tasks.models import FINISHED_STATUSES, MetricBin, Status
 
 WIDTH, HEIGHT = 600, 160  # the plot area inside each chart's viewBox (600 x 180)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from webapp.tasks import metrics_views
+from webapp.tasks.web import metrics_views
 
 app_name = "metrics"
 

@@ -13,8 +13,8 @@ from typing import Any
 from django.db.models import Sum
 from django.utils import timezone
 
-from webapp.tasks import histogram
-from webapp.tasks.kinds import Kind, kinds_of, queue_names
+from webapp.tasks.catalogue.kinds import Kind, kinds_of, queue_names
+from webapp.tasks.metrics import histogram
 from webapp.tasks.models import FINISHED_STATUSES, MetricBin, Status
 
 # A window: the resolution its buckets have, and how many of them it shows.

@@ -8,13 +8,14 @@ delete), so rate() and histogram_quantile() work on them as on any exporter's.""
 
 from django.http import HttpRequest, HttpResponse
 
-from webapp.tasks import metrics, queues
 from webapp.tasks.access import status_counts_of
-from webapp.tasks.histogram import cumulative_at
-from webapp.tasks.kinds import Kind
-from webapp.tasks.metrics_views import may_see_metrics
+from webapp.tasks.catalogue.kinds import Kind
+from webapp.tasks.metrics import reading
+from webapp.tasks.metrics.histogram import cumulative_at
 from webapp.tasks.models import FINISHED_STATUSES, MetricBin, WorkerStatus
-from webapp.tasks.representations import BadInput, error_response
+from webapp.tasks.running import queues
+from webapp.tasks.web.metrics_views import may_see_metrics
+from webapp.tasks.web.representations import BadInput, error_response
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 PREFIX = "taskdash"
@@ -49,7 +50,7 @@ def _labels(**labels: str) -> str:
 
 def _kind_labels(kind: int) -> dict[str, str]:
     if kind == MetricBin.ELSEWHERE:
-        return {"kind": metrics.OTHER, "queue": ""}
+        return {"kind": reading.OTHER, "queue": ""}
     if kind in Kind.values:
         return {"kind": Kind(kind).label, "queue": Kind(kind).queue}
     return {"kind": str(kind), "queue": ""}
@@ -73,7 +74,7 @@ def exposition() -> str:
         if queue.waiting is not None:  # Redis did not answer: no sample, not a zero
             lines.append(f"{name}{_labels(queue=queue.name)} {queue.waiting}")
 
-    tallies = sorted(metrics.all_time().items())
+    tallies = sorted(reading.all_time().items())
     name = family("tasks_finished_total", "counter", "Tasks finished, by kind and outcome.")
     for kind, tally in tallies:
         for status in FINISHED_STATUSES:

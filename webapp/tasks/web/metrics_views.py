@@ -12,12 +12,12 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from webapp.tasks import metric_charts, metrics
 from webapp.tasks.access import owner_scope
-from webapp.tasks.histogram import RELATIVE_ERROR
-from webapp.tasks.kinds import queue_names
+from webapp.tasks.catalogue.kinds import queue_names
+from webapp.tasks.metrics import charts, reading
+from webapp.tasks.metrics.histogram import RELATIVE_ERROR
 from webapp.tasks.models import MetricBin
-from webapp.tasks.representations import BadInput, answered, negotiated, query_param
+from webapp.tasks.web.representations import BadInput, answered, negotiated, query_param
 
 METRICS_NEED_STAFF = (
     "Metrics count everyone's tasks: only staff may see them (your own tasks are on the dashboard)."
@@ -30,9 +30,9 @@ def may_see_metrics(request: HttpRequest) -> None:
 
 
 def window_of(request: HttpRequest) -> str:
-    window = query_param(request, "window") or metrics.DEFAULT_WINDOW
-    if window not in metrics.WINDOWS:
-        raise BadInput(f"window must be one of {', '.join(metrics.WINDOWS)}.")
+    window = query_param(request, "window") or reading.DEFAULT_WINDOW
+    if window not in reading.WINDOWS:
+        raise BadInput(f"window must be one of {', '.join(reading.WINDOWS)}.")
     return window
 
 
@@ -40,31 +40,27 @@ def windows(request: HttpRequest, current: str) -> list[dict[str, Any]]:
     """The window picker's links (plain links: they work without JavaScript)."""
     return [
         {"name": name, "url": f"{request.path}?window={name}", "current": name == current}
-        for name in metrics.WINDOWS
+        for name in reading.WINDOWS
     ]
 
 
-def subject_url(subject: metrics.Subject) -> str:
+def subject_url(subject: reading.Subject) -> str:
     view = "metrics:kind" if subject.what == "kind" else "metrics:queue"
     return reverse(view, args=[subject.name])
 
 
-def numbers(tally: metrics.Tally) -> dict[str, Any]:
+def numbers(tally: reading.Tally) -> dict[str, Any]:
     """A tally as a table row shows it."""
     rate = tally.failure_rate
     return {
         "tally": tally,
         "failed": "—" if rate is None else f"{rate:.1%}",
-        "wait": {
-            k: metric_charts.seconds_text(v) for k, v in tally.percentiles(MetricBin.WAIT).items()
-        },
-        "run": {
-            k: metric_charts.seconds_text(v) for k, v in tally.percentiles(MetricBin.RUN).items()
-        },
+        "wait": {k: charts.seconds_text(v) for k, v in tally.percentiles(MetricBin.WAIT).items()},
+        "run": {k: charts.seconds_text(v) for k, v in tally.percentiles(MetricBin.RUN).items()},
     }
 
 
-def row(subject: metrics.Subject, tally: metrics.Tally, window: str) -> dict[str, Any]:
+def row(subject: reading.Subject, tally: reading.Tally, window: str) -> dict[str, Any]:
     return {
         "subject": subject,
         "url": f"{subject_url(subject)}?window={window}",
@@ -77,7 +73,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     may_see_metrics(request)
     window = window_of(request)
     now = timezone.now()
-    listed = metrics.overview(window, now)
+    listed = reading.overview(window, now)
 
     def json() -> HttpResponse:
         return JsonResponse(
@@ -118,9 +114,9 @@ def overview(request: HttpRequest) -> HttpResponse:
 @negotiated("GET")
 def kind_metrics(request: HttpRequest, name: str) -> HttpResponse:
     may_see_metrics(request)
-    subject = metrics.kind_subject(name)
+    subject = reading.kind_subject(name)
     if subject is None:
-        known = ", ".join(s.name for s in metrics.all_subjects() if s.what == "kind")
+        known = ", ".join(s.name for s in reading.all_subjects() if s.what == "kind")
         raise BadInput(f"There is no task kind named {name[:40]!r}; the kinds are {known}.", 404)
     return subject_page(request, subject)
 
@@ -128,7 +124,7 @@ def kind_metrics(request: HttpRequest, name: str) -> HttpResponse:
 @negotiated("GET")
 def queue_metrics(request: HttpRequest, name: str) -> HttpResponse:
     may_see_metrics(request)
-    subject = metrics.queue_subject(name)
+    subject = reading.queue_subject(name)
     if subject is None:
         raise BadInput(
             f"There is no queue named {name[:40]!r}; the queues are {', '.join(queue_names())}.",
@@ -137,18 +133,18 @@ def queue_metrics(request: HttpRequest, name: str) -> HttpResponse:
     return subject_page(request, subject)
 
 
-def subject_page(request: HttpRequest, subject: metrics.Subject) -> HttpResponse:
+def subject_page(request: HttpRequest, subject: reading.Subject) -> HttpResponse:
     window = window_of(request)
-    report = metrics.report(subject, window)
+    report = reading.report(subject, window)
     context = {
         "subject": subject,
         "report": report,
         "window": window,
         "windows": windows(request, window),
         "summary": row(subject, report.whole, window),
-        "throughput": metric_charts.throughput(report),
-        "run_chart": metric_charts.percentiles(report, MetricBin.RUN),
-        "wait_chart": metric_charts.percentiles(report, MetricBin.WAIT),
+        "throughput": charts.throughput(report),
+        "run_chart": charts.percentiles(report, MetricBin.RUN),
+        "wait_chart": charts.percentiles(report, MetricBin.WAIT),
         "table": [
             {"start": report.bucket_start(i), **numbers(tally)}
             for i, tally in enumerate(report.buckets)
