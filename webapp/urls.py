@@ -1,11 +1,12 @@
 """Top-level URLs: the dashboard, the task resources, the catalogue, queues, the
-periodic schedules, login, the admin, the health check."""
+periodic schedules, metrics (and Prometheus' /metrics), login, the admin, the health check."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from webapp.tasks.access import ThrottledLoginView
+from webapp.tasks.metrics import prometheus
 from webapp.tasks.web import catalogue_views, views
 
 urlpatterns = [
@@ -15,6 +16,8 @@ urlpatterns = [
     path("catalogue/<str:name>/", catalogue_views.catalogue_entry, name="catalogue-entry"),
     path("queues/", include("webapp.tasks.web.queue_urls")),
     path("schedules/", include("webapp.tasks.web.schedule_urls")),
+    path("metrics", prometheus.scrape, name="prometheus"),
+    path("metrics/", include("webapp.tasks.web.metrics_urls")),
     path("healthz", views.health, name="health"),
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

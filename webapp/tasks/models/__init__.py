@@ -2,11 +2,12 @@
 
 record: the task record, its state machine and timeline (TaskRecord, TaskEvent, Status).
 rollups: counts kept by triggers (StatusCount, OwnerStatusCount, FinishedMinute).
-workers: workers and queues (WorkerStatus, QueueState).
+workers: workers and queues (WorkerStatus, QueueState). metrics: MetricBin.
 tokens: bearer tokens (ApiToken). roles: Role, the permissions' holder, role_of.
 schedules: periodic schedules (Schedule).
 """
 
+from webapp.tasks.models.metrics import MetricBin
 from webapp.tasks.models.record import (
     ACTIVE_STATUSES,
     CANCELLABLE_STATUSES,
@@ -42,6 +43,7 @@ __all__ = [
     "ApiToken",
     "DashboardPermissions",
     "FinishedMinute",
+    "MetricBin",
     "OwnerStatusCount",
     "QueueState",
     "Role",

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from webapp.tasks.catalogue import exports
 from webapp.tasks.catalogue.kinds import Kind
+from webapp.tasks.metrics import reading
 from webapp.tasks.models import FINISHED_STATUSES, TaskEvent, TaskRecord, WorkerStatus
 
 logger = logging.getLogger(__name__)
@@ -128,6 +129,7 @@ def apply_retention(now: datetime | None = None) -> RetentionReport:
         tasks = delete_finished(TaskRecord.objects.all(), cutoff).deleted
     workers, _ = WorkerStatus.objects.filter(last_seen__lt=now - STALE_WORKER_AFTER).delete()
     import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
+    reading.prune(now)
     return RetentionReport(tasks=tasks, workers=workers)
 
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from webapp.tasks.access import status_counts_of, tasks_of
 from webapp.tasks.catalogue.kinds import Kind
+from webapp.tasks.metrics import reading
 from webapp.tasks.models import (
     ACTIVE_STATUSES,
     Status,
@@ -304,12 +305,17 @@ class Snapshot:
     queues: list[Queue] = field(default_factory=list)
     version: str = field(init=False)
     shape: str = field(init=False)  # the version but for the rows' updated_at
+    slow: set[int] = field(init=False)  # running rows slower than usual (metrics/reading.py)
 
     def __post_init__(self) -> None:
-        stamps = [(t.id, t.updated_at) for t in self.page.tasks]
-        self.version = version_of(self.query, stamps, self.counts, self.workers, self.queues)
-        ids = [t.id for t in self.page.tasks]
-        self.shape = shape_of(self.query, ids, self.counts, self.workers, self.queues)
+        tasks = self.page.tasks
+        self.slow = slow_rows([(t.id, t.status, t.kind, t.started_at) for t in tasks])
+        stamps = [(t.id, t.updated_at) for t in tasks]
+        self.version = version_of(
+            self.query, stamps, self.counts, self.workers, self.queues, self.slow
+        )
+        ids = [t.id for t in tasks]
+        self.shape = shape_of(self.query, ids, self.counts, self.workers, self.queues, self.slow)
 
     @property
     def active(self) -> bool:
@@ -327,16 +333,20 @@ def version_of(
     counts: dict[str, int],
     workers: list[WorkerStatus],
     queue_list: list[Queue],
+    slow: set[int],
 ) -> str:
     """A short hash of everything the live page shows: the visible rows (each row's
-    updated_at moves with any change to it), the counts, the workers and the queues.
-    Not the clock: an idle dashboard gets nothing but empty 204s, and its charts say
-    up to what time they count."""
+    updated_at moves with any change to it), the counts, the workers and the queues,
+    and which running rows are slower than usual. Not the clock: an idle dashboard
+    gets nothing but empty 204s, and its charts say up to what time they count. (The
+    slow rows do move with the clock, but only while a task runs, and a running
+    task's table polls anyway: the version moves once, when a row passes its kind's
+    usual time, within WORKER_CHECK_SECONDS on SQLite.)"""
     rows = "|".join(f"{pk}:{updated.isoformat()}" for pk, updated in stamps)
     online = "|".join(f"{w.hostname}:{w.concurrency}:{','.join(w.consuming)}" for w in workers)
     numbers = ",".join(str(n) for n in counts.values())
     waiting = "|".join(queue.version for queue in queue_list)
-    key = f"{query}|{rows}|{numbers}|{online}|{waiting}"
+    key = f"{query}|{rows}|{numbers}|{online}|{waiting}|{sorted(slow)}"
     return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
 
 
@@ -379,10 +389,10 @@ def poll_version(query: TableQuery) -> str:
     stamp = database_stamp()
     if stamp is not None and (hit := _remembered.get(query)) and hit[0] == stamp:
         return hit[1]
-    stamps = list(query.from_page_start().values_list("id", "updated_at")[: query.page_size])
+    stamps, slow = visible_rows(query)
     workers = WorkerStatus.online()
     queue_list = queues.overview(query.owner, workers, with_oldest=False)
-    version = version_of(query, stamps, status_counts(query), workers, queue_list)
+    version = version_of(query, stamps, status_counts(query), workers, queue_list, slow)
     if stamp is not None:
         if len(_remembered) > 1000:  # one entry per filter in use; keep it bounded
             _remembered.clear()
@@ -394,11 +404,28 @@ def table_state(query: TableQuery) -> tuple[str, str]:
     """The table's version, and its shape: the same but for the rows' updated_at, so
     it holds while only running tasks' progress moves (three index reads and the
     queues, as poll_version's when it can't tell from the stamp)."""
-    stamps = list(query.from_page_start().values_list("id", "updated_at")[: query.page_size])
+    stamps, slow = visible_rows(query)
     counts, workers = status_counts(query), WorkerStatus.online()
     queue_list = queues.overview(query.owner, workers, with_oldest=False)
-    version = version_of(query, stamps, counts, workers, queue_list)
-    return version, shape_of(query, [pk for pk, _ in stamps], counts, workers, queue_list)
+    version = version_of(query, stamps, counts, workers, queue_list, slow)
+    return version, shape_of(query, [pk for pk, _ in stamps], counts, workers, queue_list, slow)
+
+
+def visible_rows(query: TableQuery) -> tuple[list[tuple[int, datetime]], set[int]]:
+    """The page's rows as a version needs them, in one indexed read: (id, updated_at)
+    and which of them are slower than usual."""
+    rows = list(
+        query.from_page_start().values_list("id", "updated_at", "status", "kind", "started_at")[
+            : query.page_size
+        ]
+    )
+    stamps = [(pk, updated) for pk, updated, *_ in rows]
+    return stamps, slow_rows([(pk, status, kind, started) for pk, _, status, kind, started in rows])
+
+
+def slow_rows(rows: list[tuple[int, str, int | None, datetime | None]]) -> set[int]:
+    """The running rows that have run longer than their kind's usual p95."""
+    return set(reading.slower_than_usual(rows, timezone.now()))
 
 
 def shape_of(
@@ -407,12 +434,13 @@ def shape_of(
     counts: dict[str, int],
     workers: list[WorkerStatus],
     queue_list: list[Queue],
+    slow: set[int],
 ) -> str:
     rows = ",".join(map(str, ids))
     online = "|".join(f"{w.hostname}:{w.concurrency}:{','.join(w.consuming)}" for w in workers)
     numbers = ",".join(str(n) for n in counts.values())
     waiting = "|".join(queue.version for queue in queue_list)
-    key = f"{query}|{rows}|{numbers}|{online}|{waiting}"
+    key = f"{query}|{rows}|{numbers}|{online}|{waiting}|{sorted(slow)}"
     return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
 
 
@@ -509,6 +537,7 @@ def dashboard_context(snap: Snapshot) -> dict[str, Any]:
         "may": dict.fromkeys(snap.query.may, True),
         "panel": workers_panel(snap),
         "paused_queues": {queue.name for queue in snap.queues if queue.paused},
+        "slow": snap.slow,
         "throughput": charts.throughput(snap.query.owner, now),
         "kind_times": charts.run_time_per_kind(snap.query.owner, now),
     } | filters_context(snap.query)
