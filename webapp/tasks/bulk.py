@@ -332,15 +332,11 @@ def cancel_rows(job: BulkJob, rows: Rows, cursor: int, skipped: dict[str, int]) 
             logger.warning("bulk job %s: could not mark its cancellations", job.pk)
         # Outside the transaction: the database is not held while Redis answers.
         app.control.revoke(sent, terminate=True, signal="SIGTERM")
-    done = 0
     with transaction.atomic():
-        for _, task_id, _, _, started_at in cancellable:
-            when = "while running" if started_at else "before it started"
-            note = f"cancelled {when} by bulk action {job.pk}"
-            if TaskRecord.mark_cancelled(str(task_id), note=note):
-                done += 1
-            else:  # it finished between the read and the update
-                skip(skipped, ALREADY_FINISHED)
+        ids = [str(row[1]) for row in cancellable]
+        done = TaskRecord.mark_cancelled_many(ids, note=f"cancelled by bulk action {job.pk}")
+        for _ in range(len(cancellable) - done):
+            skip(skipped, ALREADY_FINISHED)  # it finished between the read and the update
         record_progress(job, cursor, done, skipped)
 
 
