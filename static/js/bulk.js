@@ -11,6 +11,7 @@
   const boxes = (kind) =>
     Array.from(document.querySelectorAll(`#task-table input[data-bulk-select="${kind}"]`));
   const byId = (id) => document.getElementById(id);
+  const table = () => byId("task-table");
 
   if (window.Idiomorph) {
     const callbacks = window.Idiomorph.defaults.callbacks;
@@ -61,13 +62,21 @@
     showCount();
   });
 
-  // A poll keeps the ticks; anything else aimed at the table (filters, pages, an
-  // action) shows other rows or other tasks, so the selection starts again.
+  // Ticks stay while the table shows the same filter (polls, a repeated filter request
+  // as the search box loses focus, an action on a row): rows that leave take theirs
+  // along. Another filter is another selection, so it starts again.
+  let shownFilter = table() && table().dataset.bulkFilter;
   document.addEventListener("htmx:afterSwap", (event) => {
-    const elt = event.detail.requestConfig && event.detail.requestConfig.elt;
     const target = event.detail.target;
-    if (target && target.id === "task-table" && elt && elt.id !== "task-table") clearSelection();
-    else if (target && target.id === "task-table") showCount();
+    if (target && target.id === "task-table") {
+      const filter = table() && table().dataset.bulkFilter;
+      if (filter !== shownFilter) clearSelection();
+      shownFilter = filter;
+      if (boxes("matching").some((box) => box.checked)) {
+        for (const row of boxes("row")) row.checked = true;
+      }
+      showCount();
+    }
     // A confirmed job starts: the ticks did their work.
     if (target && target.id === "bulk-status" && byId("bulk-job")) clearSelection();
   });
