@@ -1,12 +1,14 @@
 """Bulk actions in the browser (README "Bulk actions"): filter, tick a row from the
 keyboard (the tick survives the live refresh), select all tasks matching, cancel,
-confirm the count, and watch the progress line reach its summary."""
+confirm the count, and watch the progress line reach its summary; and the same with
+JavaScript off: a plain form, a confirmation page, the job's page."""
 
 import contextlib
+import re
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from conftest import SCREENSHOTS, Stack
 from e2e.conftest import ROWS, table_polls, wait_in_page
@@ -95,3 +97,33 @@ def test_select_all_matching_then_cancel_shows_progress_to_the_summary(
     page.set_viewport_size({"width": 375, "height": 800})
     page.screenshot(path=SCREENSHOTS / "bulk-narrow.png", full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def test_without_javascript_a_plain_form_confirms_then_shows_the_progress(
+    browser: Browser, stack: Stack
+) -> None:
+    ids = [
+        httpx.post(f"{stack.url}/tasks/", data={"type": "3", "countdown": "3600"}).json()["task_id"]
+        for _ in range(2)
+    ]
+    context = browser.new_context(base_url=stack.url, java_script_enabled=False)
+    page = context.new_page()
+    page.goto("/?status=SCHEDULED")
+    for task_id in ids:
+        page.get_by_label(f"Select task {task_id[:8]}").check()
+
+    page.get_by_role("button", name="Cancel selected").click()
+
+    expect(page.get_by_role("heading", name="Are you sure?")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("Cancel 2 tasks?")
+    page.get_by_role("button", name="Cancel 2 tasks").click()
+    expect(page).to_have_url(re.compile(r"/tasks/bulk/\d+/$"))
+
+    def summary_shown() -> bool:
+        page.reload()  # what the page's "Refresh" link does
+        return "Cancelled 2 of 2 tasks." in page.locator("main").inner_text()
+
+    wait_in_page(page, summary_shown, 30, "the job's page to show its summary")
+    for task_id in ids:
+        assert httpx.get(f"{stack.url}/tasks/{task_id}/").json()["task_status"] == "REVOKED"
+    context.close()
