@@ -183,6 +183,12 @@ def test_a_plain_form_confirms_the_count_then_redirects_to_the_progress() -> Non
     assert "Cancelled 2 of 2 tasks." in progress.text
 
 
+SQLITE_FILL = pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="fills through sqlite3 (bench.fill)"
+)
+
+
+@SQLITE_FILL
 def test_select_all_matching_confirms_the_filters_exact_count() -> None:
     fill_recent(connection.connection, 30)  # a third of them failed
     response = Client().post(
@@ -209,6 +215,7 @@ def memory_peak_of_deleting(count: int) -> int:
     return peak
 
 
+@SQLITE_FILL
 def test_memory_does_not_grow_with_the_selection(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bulk, "PAUSE_SECONDS", 0)
     monkeypatch.setattr(time, "sleep", lambda seconds: None)

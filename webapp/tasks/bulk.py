@@ -393,7 +393,7 @@ def delete_rows(job: BulkJob, rows: Rows, cursor: int, skipped: dict[str, int]) 
 def reasons_text(job: BulkJob) -> str:
     return ", ".join(
         f"{count_text(count)} {reason}"
-        for reason, count in sorted(job.reasons.items(), key=lambda item: -item[1])
+        for reason, count in sorted(job.reasons.items(), key=lambda item: (-item[1], item[0]))
     )
 
 
