@@ -3,6 +3,7 @@ on records in the test database (the broker left out), owner scope, and memory t
 does not grow with the selection."""
 
 import json
+import re
 import time
 import tracemalloc
 from typing import Any
@@ -222,3 +223,50 @@ def test_memory_does_not_grow_with_the_selection(monkeypatch: pytest.MonkeyPatch
     small = memory_peak_of_deleting(1_000)
     large = memory_peak_of_deleting(10_000)
     assert large < small * 1.5, (small, large)
+
+
+def test_the_poll_brings_the_readers_progress_outside_the_shared_fragment() -> None:
+    from webapp.tasks import live
+
+    htmx = {"HX-Request": "true"}
+    ids = [str(r.task_id) for r in pending(2)]
+    job_id = post(Client(), {"action": "cancel", "ids": ids}).json()["id"]
+    client = Client()
+    first = client.get("/tasks/", headers=htmx).content.decode()
+    version = first.split("since=")[1].split('"')[0].split("&")[0]
+
+    unchanged = client.get(f"/tasks/?since={version}", headers=htmx)
+    following = client.get(f"/tasks/?since={version}&bulk={job_id}", headers=htmx)
+
+    assert unchanged.status_code == 204
+    assert following.status_code == 200  # the table did not change; the job is news
+    answer = following.content.decode()
+    assert 'id="bulk-status" class="bulk-status" role="status" hx-swap-oob="true"' in answer
+    assert "Cancelling 2 tasks: waiting for a worker…" in answer
+    assert f'name="bulk" value="{job_id}"' in answer
+    shared = [entry["html"] for entry in live._kept_entries.values() if isinstance(entry, dict)]
+    assert shared
+    ticked = re.compile(r"<input[^>]*\bchecked\b")
+    assert all("bulk-progress" not in html and not ticked.search(html) for html in shared)
+
+    bulk.run(job_id, slice_seconds=None)
+    done = client.get(f"/tasks/?since={version}&bulk={job_id}", headers=htmx).content.decode()
+    assert "Cancelled 2 of 2 tasks." in done
+    assert 'name="bulk"' not in done  # the next poll stops asking
+
+
+def test_another_reader_does_not_get_someone_elses_progress(settings: Settings) -> None:
+    settings.DASHBOARD_REQUIRE_LOGIN = True
+    alice = User.objects.create_user("alice-poll")
+    bob = User.objects.create_user("bob-poll")
+    pending(1, owner=alice)
+    mine = Client()
+    mine.force_login(alice)
+    job_id = post(mine, {"action": "cancel", "filter": {}}).json()["id"]
+    theirs = Client()
+    theirs.force_login(bob)
+
+    answer = theirs.get(f"/tasks/?since=old&bulk={job_id}", headers={"HX-Request": "true"})
+
+    assert answer.status_code == 200
+    assert "bulk-status" not in answer.content.decode()
