@@ -18,23 +18,21 @@ where it stopped when its message is delivered again.
 
 import logging
 import time
-import uuid
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
 from celery import shared_task
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, QueryDict
-from django.template.loader import render_to_string
+from django.http import QueryDict
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
 
 from webapp.celery import app
-from webapp.tasks.access import tasks_of, visible_bulk_jobs
-from webapp.tasks.dashboard import BadQuery, TableQuery
+from webapp.tasks.access import tasks_of
+from webapp.tasks.dashboard import TableQuery
 from webapp.tasks.kinds import Kind
 from webapp.tasks.models import (
     ACTIVE_STATUSES,
@@ -47,7 +45,6 @@ from webapp.tasks.models import (
     TaskRecord,
 )
 from webapp.tasks.publishing import BrokerUnavailable
-from webapp.tasks.representations import BadInput
 from webapp.tasks.retention import delete_finished
 from webapp.tasks.tasks import cancelling_marker, launch
 
@@ -65,12 +62,6 @@ MAX_IDS = 250
 # The filter parameters a selection takes: the table's, but for sorting and paging.
 FILTER_FIELDS = ("status", "kind", "q")
 
-VERBS = {
-    BulkJob.Action.CANCEL: ("Cancel", "Cancelling", "Cancelled"),
-    BulkJob.Action.RETRY: ("Retry", "Retrying", "Retried"),
-    BulkJob.Action.DELETE: ("Delete", "Deleting", "Deleted"),
-}
-
 # Why a selected task was left alone, as the summary says it.
 NOT_FOUND = "not found"  # no such task, or one this user cannot see: the same to them
 ALREADY_FINISHED = "already finished"
@@ -78,15 +69,6 @@ STILL_ACTIVE = "still queued or running"
 SUCCEEDED = "succeeded"
 ELSEWHERE = "published outside the dashboard"
 ALREADY_RETRIED = "already retried"
-
-
-def count_text(number: int) -> str:
-    """8412 as "8 412", as the table counts."""
-    return f"{number:,}".replace(",", " ")
-
-
-def tasks_text(number: int) -> str:
-    return f"{count_text(number)} task{'' if number == 1 else 's'}"
 
 
 # --- What a request selects ----------------------------------------------------------
@@ -102,74 +84,6 @@ class Selection:
 
     def query(self, scope: int | None) -> TableQuery:
         return TableQuery.from_params(QueryDict(self.filter), owner=scope)
-
-    def question(self, count: int) -> str:
-        """The confirmation: "Cancel 8 412 tasks?"."""
-        verb = VERBS[BulkJob.Action(self.action)][0]
-        which = " matching the filter" if self.ids is None and self.filter else ""
-        return f"{verb} {tasks_text(count)}{which}?"
-
-
-def parse_action(raw: object) -> str:
-    if raw in BulkJob.Action.values:
-        return str(raw)
-    accepted = ", ".join(BulkJob.Action.values)
-    if raw in (None, ""):
-        _refuse(f"The field `action` is missing; it must be one of {accepted}.")
-    _refuse(f"`action` must be one of {accepted}, not {str(raw)[:20]!r}.")
-
-
-def parse_ids(values: list[object]) -> tuple[str, ...]:
-    """Task ids, each a UUID; a form field may hold several, comma-separated (the
-    "select all on this page" box carries the page's ids so)."""
-    ids: dict[str, None] = {}
-    for value in values:
-        if not isinstance(value, str):
-            _refuse("`ids` must be a list of task ids (strings).")
-        for part in value.split(","):
-            if not (text := part.strip()):
-                continue
-            try:
-                ids[str(uuid.UUID(text))] = None
-            except ValueError:
-                _refuse(f"{text[:40]!r} in `ids` is not a task id.")
-            if len(ids) > MAX_IDS:
-                _refuse(
-                    f"Too many ids: send at most {MAX_IDS} per request, "
-                    "or select the tasks by a filter."
-                )
-    return tuple(ids)
-
-
-def parse_filter(raw: object) -> str:
-    """A filter as a query string of the table's filter parameters, checked as the
-    table checks them; from JSON an object, from a form the query string itself."""
-    if isinstance(raw, dict):
-        params = QueryDict(mutable=True)
-        for key, value in raw.items():
-            if isinstance(value, bool) or not isinstance(value, (str, int)):
-                _refuse(f"The filter's `{str(key)[:20]}` must be a string.")
-            params[key] = str(value)
-    elif isinstance(raw, str):
-        if len(raw) > 200:
-            _refuse("The filter is too long.")
-        params = QueryDict(raw, mutable=True)
-    else:
-        _refuse('`filter` must be an object such as {"status": "FAILURE", "q": "3fa8"}.')
-    if unknown := sorted(key for key in params if key not in FILTER_FIELDS):
-        _refuse(f"The filter takes {', '.join(FILTER_FIELDS)}; not {unknown[0][:20]!r}.")
-    try:
-        TableQuery.from_params(params, owner=None)
-    except BadQuery as exc:
-        _refuse(f"Bad filter: {exc}")
-    kept = {key: str(params.get(key, "")).strip() for key in FILTER_FIELDS}
-    encoded = QueryDict(mutable=True)
-    encoded.update({key: value for key, value in kept.items() if value})
-    return encoded.urlencode()
-
-
-def _refuse(message: str) -> NoReturn:
-    raise BadInput(message)
 
 
 # --- A job ---------------------------------------------------------------------------
@@ -385,73 +299,3 @@ def delete_rows(job: BulkJob, rows: Rows, cursor: int, skipped: dict[str, int]) 
         for _ in range(len(finished) - deleted):
             skip(skipped, NOT_FOUND)  # deleted by someone else meanwhile
         record_progress(job, cursor, deleted, skipped)
-
-
-# --- Saying how far it got -------------------------------------------------------------
-
-
-def reasons_text(job: BulkJob) -> str:
-    return ", ".join(
-        f"{count_text(count)} {reason}"
-        for reason, count in sorted(job.reasons.items(), key=lambda item: (-item[1], item[0]))
-    )
-
-
-def progress_text(job: BulkJob) -> str:
-    """ "Cancelling: 3 200 of 8 412 done, 12 skipped (already finished)", or at the end
-    how many were done and why the rest were skipped."""
-    _, doing, did = VERBS[BulkJob.Action(job.action)]
-    skipped = f", {count_text(job.skipped)} skipped ({reasons_text(job)})" if job.skipped else ""
-    if job.state == BulkJob.State.QUEUED:
-        return f"{doing} {tasks_text(job.total)}: waiting for a worker…"
-    if job.state == BulkJob.State.RUNNING:
-        return f"{doing}: {count_text(job.done)} of {count_text(job.total)} done{skipped}…"
-    if job.state == BulkJob.State.FAILED:
-        return (
-            f"{doing} stopped after {count_text(job.done)} of {count_text(job.total)}"
-            f"{skipped}: {job.error}"
-        )
-    summary = f"{did} {count_text(job.done)} of {tasks_text(job.total)}."
-    if job.skipped:
-        summary += f" {count_text(job.skipped)} skipped: {reasons_text(job)}."
-    return summary
-
-
-def as_json(job: BulkJob) -> dict[str, Any]:
-    return {
-        "id": job.pk,
-        "url": job.url,
-        "action": job.action,
-        "selection": {"ids": job.ids} if job.ids is not None else {"filter": job.filter},
-        "state": job.state,
-        "total": job.total,
-        "done": job.done,
-        "skipped": job.skipped,
-        "skipped_reasons": job.reasons,
-        "message": progress_text(job),
-        "error": job.error or None,
-        "created_at": job.created_at.isoformat(),
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
-    }
-
-
-# --- In the page ------------------------------------------------------------------------
-
-
-def status_region(request: HttpRequest, job: BulkJob, oob: bool = False) -> str:
-    context = {"job": job, "progress": progress_text(job), "oob": oob}
-    return render_to_string("dashboard.html#bulk-status", context, request)
-
-
-def followed_job(request: HttpRequest) -> str | None:
-    """The job a dashboard poll follows (`bulk=<id>`), if any."""
-    job_id = request.GET.get("bulk", "")
-    return job_id if job_id.isdigit() and len(job_id) < 19 else None
-
-
-def progress_oob(request: HttpRequest) -> str:
-    """The followed job's progress line, out of band, for the poll to append; once
-    finished it holds no `bulk` input, so the next poll stops asking."""
-    job_id = followed_job(request)
-    job = visible_bulk_jobs(request).filter(pk=int(job_id)).first() if job_id else None
-    return status_region(request, job, oob=True) if job else ""

@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django_htmx.http import push_url
 
-from webapp.tasks import bulk, detail_json, exports, live, page, timeline
+from webapp.tasks import bulk_progress, detail_json, exports, live, page, timeline
 from webapp.tasks.access import owner_scope, seconds_until_allowed, task_owner, visible_tasks
 from webapp.tasks.catalogue import InvalidParams, entry_of
 from webapp.tasks.catalogue_views import params_refused, run_again_form
@@ -102,7 +102,7 @@ def render_table(
         version = poll_version(query)
         # A poll that follows a bulk action wants its progress even while the table
         # shows no change.
-        if since and since == version and not bulk.followed_job(request):
+        if since and since == version and not bulk_progress.followed_job(request):
             return NothingChanged()  # nothing visible changed
         return render_live(request, query, version, since, status, announce_since, extra)
     if answer is Answer.PAGE:
@@ -148,7 +148,7 @@ def render_live(
         own.append(live.filters_form(query))
     if extra:
         own.append(extra)
-    own.append(bulk.progress_oob(request))  # this reader's own job, never shared
+    own.append(bulk_progress.progress_oob(request))  # this reader's own job, never shared
     response = live.response(request, entry, own, status)
     if navigation:
         # Filters and paging put the canonical URL in the address bar (bookmarks,
