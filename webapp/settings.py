@@ -386,10 +386,10 @@ RETENTION_INTERVAL_SECONDS = env_float("RETENTION_INTERVAL_SECONDS", 3600.0, min
 # share it. A file goes when its task is deleted, by the dashboard or retention.
 EXPORT_DIR = Path(env_str("EXPORT_DIR", str(BASE_DIR / "var" / "exports")))
 CELERY_IMPORTS = [
-    "webapp.tasks.retention",
-    "webapp.tasks.schedules",
-    "webapp.tasks.demo",
-    "webapp.tasks.bulk",
+    "webapp.tasks.running.retention",
+    "webapp.tasks.running.schedules",
+    "webapp.tasks.catalogue.demo",
+    "webapp.tasks.running.bulk",
 ]
 # Beat reads its schedule from the database (django-celery-beat), so schedules made in
 # the dashboard or the admin take effect without a restart; the entries below are

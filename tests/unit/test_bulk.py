@@ -16,9 +16,10 @@ from pytest_django import Settings
 
 from bench.fill import fill_recent
 from webapp.celery import app
-from webapp.tasks import bulk, tasks
-from webapp.tasks.kinds import Kind
+from webapp.tasks import tasks
+from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import BulkJob, Status, TaskRecord
+from webapp.tasks.running import bulk
 
 pytestmark = pytest.mark.django_db
 JSON = {"Accept": "application/json"}
@@ -226,7 +227,7 @@ def test_memory_does_not_grow_with_the_selection(monkeypatch: pytest.MonkeyPatch
 
 
 def test_the_poll_brings_the_readers_progress_outside_the_shared_fragment() -> None:
-    from webapp.tasks import live
+    from webapp.tasks.table import live
 
     htmx = {"HX-Request": "true"}
     ids = [str(r.task_id) for r in pending(2)]

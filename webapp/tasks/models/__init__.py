@@ -3,9 +3,10 @@
 record: the task record, its state machine and timeline (TaskRecord, TaskEvent, Status).
 rollups: counts kept by triggers (StatusCount, OwnerStatusCount, FinishedMinute).
 workers: workers and queues (WorkerStatus, QueueState).
-tokens: bearer tokens (ApiToken). schedules: periodic schedules (Schedule).
+bulk: BulkJob. tokens: bearer tokens (ApiToken). schedules: periodic schedules (Schedule).
 """
 
+from webapp.tasks.models.bulk import BULK_TASK, BulkJob
 from webapp.tasks.models.record import (
     ACTIVE_STATUSES,
     CANCELLABLE_STATUSES,
@@ -28,6 +29,7 @@ from webapp.tasks.models.workers import QueueState, WorkerStatus
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "BULK_TASK",
     "CANCELLABLE_STATUSES",
     "DASHBOARD_TASK",
     "FINISHED_STATUSES",
@@ -37,6 +39,7 @@ __all__ = [
     "STARTABLE_STATUSES",
     "SUMMARY_VALUE_CHARS",
     "ApiToken",
+    "BulkJob",
     "FinishedMinute",
     "OwnerStatusCount",
     "QueueState",

@@ -40,9 +40,9 @@ from django.db import DatabaseError
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from webapp.tasks import workers
 from webapp.tasks.models import BULK_TASK, DASHBOARD_TASK, TaskRecord
-from webapp.tasks.schedules import LAUNCHER
+from webapp.tasks.running import workers
+from webapp.tasks.running.schedules import LAUNCHER
 from webapp.tasks.tasks import cancelling_marker
 
 logger = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from webapp.tasks import actions, bulk_views, views
+from webapp.tasks.web import actions, bulk_views, views
 
 app_name = "tasks"
 

@@ -32,8 +32,7 @@ from redis.exceptions import RedisError
 
 from webapp.celery import app
 from webapp.tasks.access import tasks_of
-from webapp.tasks.dashboard import TableQuery
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import (
     ACTIVE_STATUSES,
     BULK_TASK,
@@ -44,8 +43,9 @@ from webapp.tasks.models import (
     Status,
     TaskRecord,
 )
-from webapp.tasks.publishing import BrokerUnavailable
-from webapp.tasks.retention import delete_finished
+from webapp.tasks.running.publishing import BrokerUnavailable
+from webapp.tasks.running.retention import delete_finished
+from webapp.tasks.table.query import TableQuery
 from webapp.tasks.tasks import cancelling_marker, launch
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ logger = logging.getLogger(__name__)
 # Tasks per transaction: tens of milliseconds on SQLite, as retention's batches.
 BATCH_SIZE = 200
 # Between batches the job steps aside at least this long (and as long as the batch
-# took), so that a worker waiting for SQLite's lock gets it (see retention.py).
+# took), so that a worker waiting for SQLite's lock gets it (see running/retention.py).
 PAUSE_SECONDS = 0.025
 # One Celery run works this long, then queues the rest of the job behind other work.
 SLICE_SECONDS = 2.0

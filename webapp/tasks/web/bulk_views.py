@@ -9,16 +9,16 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 
-from webapp.tasks import bulk
 from webapp.tasks.access import owner_scope, task_owner, visible_bulk_jobs
-from webapp.tasks.actions import next_url
-from webapp.tasks.bulk import Selection
-from webapp.tasks.bulk_progress import VERBS, as_json, progress_text, status_region, tasks_text
-from webapp.tasks.dashboard import BadQuery, TableQuery
-from webapp.tasks.inputs import form_values, json_object, read_field
 from webapp.tasks.models import BulkJob
-from webapp.tasks.publishing import BrokerUnavailable
-from webapp.tasks.representations import (
+from webapp.tasks.running import bulk
+from webapp.tasks.running.bulk import Selection
+from webapp.tasks.running.publishing import BrokerUnavailable
+from webapp.tasks.table.query import BadQuery, TableQuery
+from webapp.tasks.web.actions import next_url
+from webapp.tasks.web.bulk_progress import VERBS, as_json, progress_text, status_region, tasks_text
+from webapp.tasks.web.inputs import form_values, json_object, read_field
+from webapp.tasks.web.representations import (
     Answer,
     BadInput,
     HttpResponseSeeOther,
@@ -27,7 +27,7 @@ from webapp.tasks.representations import (
     error_response,
     negotiated,
 )
-from webapp.tasks.views import BROKER_DOWN
+from webapp.tasks.web.views import BROKER_DOWN
 
 JSON_FIELDS = {"action", "ids", "filter"}
 
