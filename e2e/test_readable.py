@@ -259,7 +259,7 @@ def test_sorting_by_run_time_shows_the_longest_first(page: Page, stack: Stack) -
     expect(page).to_have_url(re.compile(r"\?sort=-runtime$"))
     expect(page.locator("th[aria-sort='descending']")).to_contain_text("Run time")
     expect(page.locator("#tasks-heading")).to_contain_text("finished tasks by run time")
-    cells = page.locator(f"{ROWS} td:nth-child(7)").all_inner_texts()
+    cells = page.locator(f"{ROWS} td:nth-child(8)").all_inner_texts()
     seconds = [float(text.removesuffix(" s")) for text in cells]
     assert seconds == sorted(seconds, reverse=True)
     assert seconds[0] >= 3.9  # the short task: 10 s x TASK_TIME_SCALE 0.4

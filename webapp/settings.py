@@ -390,6 +390,7 @@ CELERY_IMPORTS = [
     "webapp.tasks.running.retention",
     "webapp.tasks.running.schedules",
     "webapp.tasks.catalogue.demo",
+    "webapp.tasks.running.bulk",
 ]
 # Beat reads its schedule from the database (django-celery-beat), so schedules made in
 # the dashboard or the admin take effect without a restart; the entries below are

@@ -227,6 +227,16 @@ ENDPOINTS = {
         (200,),
         json={"as_of": "2001-01-01T00:00:00+00:00", "deleted": 0},
     ),
+    # A bulk action over a filter nothing matches: allowed means accepted (202).
+    "bulk cancel": Endpoint(
+        "POST",
+        "/tasks/bulk/",
+        "tasks.bulk_act",
+        (202,),
+        json={"action": "cancel", "filter": {"q": "ffffffff-ffff"}},
+    ),
+    "metrics overview": Endpoint("GET", "/metrics/overview/", "tasks.view_all_tasks", (200,)),
+    "metrics of a kind": Endpoint("GET", "/metrics/kinds/short/", "tasks.view_all_tasks", (200,)),
     "catalogue": Endpoint("GET", "/catalogue/", None, (200,)),
     "catalogue entry": Endpoint("GET", "/catalogue/export/", None, (200,)),
     "list queues": Endpoint("GET", "/queues/", None, (200,)),

@@ -33,6 +33,7 @@ from django_ratelimit.core import get_usage
 from webapp.tasks.models import (
     ROLE_GROUPS,
     ApiToken,
+    BulkJob,
     DashboardPermissions,
     FinishedMinute,
     OwnerStatusCount,
@@ -358,6 +359,14 @@ def visible_schedules(request: HttpRequest) -> QuerySet[Schedule]:
     owner = owner_scope(request)
     schedules = Schedule.objects.all()
     return schedules if owner is None else schedules.filter(owner_id=owner)
+
+
+def visible_bulk_jobs(request: HttpRequest) -> QuerySet[BulkJob]:
+    """The bulk jobs this request may follow: those asked within its owner scope (a
+    job reports on tasks; its counts are no one else's business)."""
+    owner = owner_scope(request)
+    jobs = BulkJob.objects.all()
+    return jobs if owner is None else jobs.filter(user_id=owner)
 
 
 def client_address(request: HttpRequest) -> str:

@@ -252,7 +252,7 @@ def drop_triggers(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> N
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tasks", "0018_roles")]
+    dependencies = [("tasks", "0020_bulk_job")]
 
     operations = [
         migrations.CreateModel(

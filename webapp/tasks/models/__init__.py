@@ -3,10 +3,11 @@
 record: the task record, its state machine and timeline (TaskRecord, TaskEvent, Status).
 rollups: counts kept by triggers (StatusCount, OwnerStatusCount, FinishedMinute).
 workers: workers and queues (WorkerStatus, QueueState). metrics: MetricBin.
-tokens: bearer tokens (ApiToken). roles: Role, the permissions' holder, role_of.
+bulk: BulkJob. tokens: bearer tokens (ApiToken). roles: Role, the permissions' holder, role_of.
 schedules: periodic schedules (Schedule).
 """
 
+from webapp.tasks.models.bulk import BULK_TASK, BulkJob
 from webapp.tasks.models.metrics import MetricBin
 from webapp.tasks.models.record import (
     ACTIVE_STATUSES,
@@ -31,6 +32,7 @@ from webapp.tasks.models.workers import QueueState, WorkerStatus
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "BULK_TASK",
     "CANCELLABLE_STATUSES",
     "DASHBOARD_TASK",
     "FINISHED_STATUSES",
@@ -41,6 +43,7 @@ __all__ = [
     "STARTABLE_STATUSES",
     "SUMMARY_VALUE_CHARS",
     "ApiToken",
+    "BulkJob",
     "DashboardPermissions",
     "FinishedMinute",
     "MetricBin",

@@ -620,6 +620,36 @@ class TaskRecord(models.Model):
             finished_at=timezone.now(),
         )
 
+    @classmethod
+    def mark_cancelled_many(cls, task_ids: list[str], note: str) -> int:
+        """mark_cancelled for a batch (running/bulk.py): the same conditional change in one
+        UPDATE and one INSERT of events, not two statements per task; returns how
+        many changed. The rows are locked as read, so the UPDATE changes exactly
+        those (SQLite's IMMEDIATE transaction holds the write lock from the start)."""
+        now = timezone.now()
+        with transaction.atomic(savepoint=False):
+            pks = list(
+                cls.objects.select_for_update()
+                .filter(task_id__in=task_ids, status__in=CANCELLABLE_STATUSES)
+                .values_list("pk", flat=True)
+            )
+            if not pks:
+                return 0
+            cls.objects.filter(pk__in=pks).update(
+                status=Status.REVOKED,
+                retry_at=None,
+                finished_at=now,
+                run_time=models.ExpressionWrapper(
+                    models.Value(now) - models.F("started_at"),
+                    output_field=models.DurationField(),
+                ),
+                updated_at=now,
+            )
+            TaskEvent.objects.bulk_create(
+                TaskEvent(task_id=pk, status=Status.REVOKED, at=now, note=note) for pk in pks
+            )
+        return len(pks)
+
 
 # How the task id column is written, for the statements built by hand below.
 TASK_ID = models.UUIDField()

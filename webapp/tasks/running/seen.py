@@ -40,7 +40,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from webapp.tasks.models import DASHBOARD_TASK, TaskRecord
+from webapp.tasks.models import BULK_TASK, DASHBOARD_TASK, TaskRecord
 from webapp.tasks.running import workers
 from webapp.tasks.running.schedules import LAUNCHER
 from webapp.tasks.tasks import cancelling_marker
@@ -49,9 +49,10 @@ logger = logging.getLogger(__name__)
 
 
 # Our own Celery tasks that are plumbing, not work: the dashboard's runner (its runs
-# have records already) and the message beat sends for a periodic schedule (the run
-# it launches has its record, linked to the schedule).
-OURS = frozenset({DASHBOARD_TASK, LAUNCHER})
+# have records already), the message beat sends for a periodic schedule (the run
+# it launches has its record, linked to the schedule) and a bulk action's runs (its
+# job is its record).
+OURS = frozenset({DASHBOARD_TASK, LAUNCHER, BULK_TASK})
 
 
 def is_foreign(name: str | None) -> bool:

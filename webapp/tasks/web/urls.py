@@ -2,13 +2,15 @@
 
 from django.urls import path
 
-from webapp.tasks.web import actions, views
+from webapp.tasks.web import actions, bulk_views, views
 
 app_name = "tasks"
 
 urlpatterns = [
     path("", views.task_collection, name="collection"),
     path("clear/", actions.clear_finished, name="clear"),
+    path("bulk/", bulk_views.bulk_actions, name="bulk"),
+    path("bulk/<str:job_id>/", bulk_views.bulk_job, name="bulk_job"),
     # Any string, so that a malformed id gets the same readable 404 as an unknown one.
     path("<str:task_id>/", views.task_detail, name="detail"),
     path("<str:task_id>/cancel/", actions.cancel_task, name="cancel"),

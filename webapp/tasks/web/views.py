@@ -47,7 +47,7 @@ from webapp.tasks.table.query import (
 )
 from webapp.tasks.tasks import BrokerUnavailable, launch
 from webapp.tasks.templatetags.moments import moment
-from webapp.tasks.web import detail_json, timeline
+from webapp.tasks.web import bulk_progress, detail_json, timeline
 from webapp.tasks.web.catalogue_views import params_refused, run_again_form
 from webapp.tasks.web.feedback import messages_oob, tell
 from webapp.tasks.web.inputs import read_launch
@@ -109,7 +109,9 @@ def render_table(
     since = request.GET.get("since")
     if answer is Answer.FRAGMENT:
         version = poll_version(query)
-        if since and since == version:
+        # A poll that follows a bulk action wants its progress even while the table
+        # shows no change.
+        if since and since == version and not bulk_progress.followed_job(request):
             return NothingChanged()  # nothing visible changed
         return render_live(request, query, version, since, status, announce_since, extra)
     if answer is Answer.PAGE:
@@ -155,6 +157,7 @@ def render_live(
         own.append(live.filters_form(query))
     if extra:
         own.append(extra)
+    own.append(bulk_progress.progress_oob(request))  # this reader's own job, never shared
     response = live.response(request, entry, own, status)
     if navigation:
         # Filters and paging put the canonical URL in the address bar (bookmarks,
