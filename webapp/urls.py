@@ -1,11 +1,11 @@
 """Top-level URLs: the dashboard, the task resources, the catalogue, queues, the
-periodic schedules, login, the admin, the health check."""
+periodic schedules, the audit trail, login, the admin, the health check."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from webapp.tasks import catalogue_views, views
+from webapp.tasks import audit_views, catalogue_views, views
 from webapp.tasks.access import ThrottledLoginView
 
 urlpatterns = [
@@ -15,6 +15,7 @@ urlpatterns = [
     path("catalogue/<str:name>/", catalogue_views.catalogue_entry, name="catalogue-entry"),
     path("queues/", include("webapp.tasks.queue_urls")),
     path("schedules/", include("webapp.tasks.schedule_urls")),
+    path("audit/", audit_views.audit_trail, name="audit"),
     path("healthz", views.health, name="health"),
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -23,6 +23,7 @@ from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 from django_ratelimit.core import get_usage
 
+from webapp.tasks import audit
 from webapp.tasks.models import (
     ApiToken,
     FinishedMinute,
@@ -62,12 +63,14 @@ class BearerTokenMiddleware:
                 return error_response(request, 403, ADMIN_NEEDS_LOGIN)
             token, problem = ApiToken.authenticate(header[7:].strip())
             if token is None:
+                audit.record_refused_token(request, header[7:].strip(), problem)
                 response = error_response(request, 401, problem)
                 response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
                 return response
             if token.read_only and request.method not in SAFE_METHODS:
                 return error_response(request, 403, READ_ONLY_REFUSAL)
             request.user = token.user
+            request.auth_token = token  # type: ignore[attr-defined]  # who acted, for audit
         return self.get_response(request)
 
 
@@ -295,4 +298,5 @@ class ThrottledLoginView(LoginView):
 
     def form_invalid(self, form: Any) -> HttpResponse:
         login_wait(self.request, count_failure=True)
+        audit.record_failed_login(self.request, self.request.POST.get("username", ""))
         return super().form_invalid(form)

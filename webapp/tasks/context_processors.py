@@ -6,6 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
+from webapp.tasks.audit_views import may_see_audit
 from webapp.tasks.representations import query_param
 
 # The list parameters a dashboard URL carries (dashboard.TableQuery reads them);
@@ -13,10 +14,12 @@ from webapp.tasks.representations import query_param
 VIEW_PARAMETERS = ("status", "kind", "q", "before", "sort", "after", "size")
 
 
-def site_links(request: HttpRequest) -> dict[str, str]:
+def site_links(request: HttpRequest) -> dict[str, object]:
     # query_param: an error page for a query string of too many fields renders this too.
     view = [(name, value) for name in VIEW_PARAMETERS if (value := query_param(request, name))]
     return {
         "flower_url": settings.FLOWER_URL,
         "json_url": f"{reverse('tasks:collection')}?{urlencode([*view, ('format', 'json')])}",
+        # (An error page may render for a request refused before it had a user.)
+        "may_see_audit": hasattr(request, "user") and may_see_audit(request),
     }

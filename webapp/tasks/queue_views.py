@@ -11,12 +11,12 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from webapp.tasks import queues
+from webapp.tasks import audit, queues
 from webapp.tasks.access import QUEUES_NEED_STAFF, owner_scope, steers_queues, task_owner
 from webapp.tasks.actions import next_url
 from webapp.tasks.feedback import tell
 from webapp.tasks.kinds import queue_names
-from webapp.tasks.models import WorkerStatus
+from webapp.tasks.models import AuditAction, WorkerStatus
 from webapp.tasks.representations import (
     Answer,
     BadInput,
@@ -75,6 +75,10 @@ def steer(request: HttpRequest, name: str, paused: bool) -> HttpResponse:
             f"There is no queue named {shown!r}; the queues are {', '.join(queue_names())}.",
             status=404,
         ) from None
+    if changed:
+        audit.record(
+            request, AuditAction.QUEUE_PAUSE if paused else AuditAction.QUEUE_RESUME, queue=name
+        )
     if paused:
         said = "Paused" if changed else "Already paused:"
         tell(request, f"{said} queue {name}. Its tasks wait until it is resumed.")

@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django_htmx.http import push_url
 
-from webapp.tasks import detail_json, exports, live, page, timeline
+from webapp.tasks import audit, detail_json, exports, live, page, timeline
 from webapp.tasks.access import owner_scope, seconds_until_allowed, task_owner, visible_tasks
 from webapp.tasks.catalogue import InvalidParams, entry_of
 from webapp.tasks.catalogue_views import params_refused, run_again_form
@@ -38,7 +38,7 @@ from webapp.tasks.dashboard import (
 )
 from webapp.tasks.feedback import messages_oob, tell
 from webapp.tasks.inputs import read_launch
-from webapp.tasks.models import TaskRecord
+from webapp.tasks.models import AuditAction, TaskRecord
 from webapp.tasks.representations import (
     Answer,
     BadInput,
@@ -185,6 +185,7 @@ def submit_task(request: HttpRequest) -> HttpResponse:
         record = launch(kind, owner=task_owner(request), params=params, run_at=run_at)
     except BrokerUnavailable:
         return error_response(request, 503, BROKER_DOWN)
+    audit.record(request, AuditAction.LAUNCH, task=record, kind=record.get_kind_display())
 
     def json() -> HttpResponse:
         response = JsonResponse(record.as_json(), status=202)

@@ -5,9 +5,11 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 from django.utils import timezone
 
-from webapp.tasks.models import ApiToken
+from webapp.tasks import audit
+from webapp.tasks.models import ApiToken, AuditAction
 
 
 class Command(BaseCommand):
@@ -34,11 +36,13 @@ class Command(BaseCommand):
         days = options["expires_in"]
         if days is not None and not days > 0:
             raise CommandError("--expires-in must be a positive number of days.")
-        _, token = ApiToken.issue(
-            user,
-            name=options["name"],
-            read_only=options["read_only"],
-            expires_at=timezone.now() + timedelta(days=days) if days else None,
-        )
+        with transaction.atomic():
+            record, token = ApiToken.issue(
+                user,
+                name=options["name"],
+                read_only=options["read_only"],
+                expires_at=timezone.now() + timedelta(days=days) if days else None,
+            )
+            audit.record(None, AuditAction.TOKEN_CREATE, token=record)
         # Only the token on stdout, so `TOKEN=$(manage.py create_token USER)` works.
         self.stdout.write(token)
