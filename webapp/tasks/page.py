@@ -40,6 +40,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.html import escape
 
+from webapp.tasks.audit_views import reads_audit
 from webapp.tasks.catalogue import entry_of
 from webapp.tasks.context_processors import site_links
 from webapp.tasks.dashboard import (
@@ -176,6 +177,7 @@ def render_shell(
             "messages": (),
             "json_url": slot["json_url"],
             "flower_url": settings.FLOWER_URL,
+            "may_see_audit": reads_audit(query.owner),
         }
     )
     pieces = render_to_string("dashboard.html", context).split(marker)
