@@ -13,6 +13,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -38,6 +39,8 @@ def reads_audit(owner: int | None) -> bool:
 
 
 def may_see_audit(request: HttpRequest) -> bool:
+    if settings.DASHBOARD_REQUIRE_LOGIN and not request.user.is_authenticated:
+        return False  # (the login page: nobody's owner scope yet)
     return reads_audit(owner_scope(request))
 
 
