@@ -1,0 +1,89 @@
+"""audit.record and channel_of: through what a request came, and who it was."""
+
+import pytest
+from django.contrib.auth.models import AnonymousUser, User
+from django.test import RequestFactory
+from django_htmx.middleware import HtmxDetails
+
+from webapp.tasks import audit
+from webapp.tasks.kinds import Kind
+from webapp.tasks.models import ApiToken, AuditAction, AuditChannel, AuditEntry, TaskRecord
+
+pytestmark = pytest.mark.django_db
+factory = RequestFactory()
+
+
+def request(path: str = "/tasks/", accept: str = "*/*", htmx: bool = False) -> object:
+    made = factory.post(path, headers={"Accept": accept} | ({"HX-Request": "true"} if htmx else {}))
+    made.htmx = HtmxDetails(made)  # type: ignore[attr-defined]
+    made.user = AnonymousUser()
+    return made
+
+
+@pytest.mark.parametrize(
+    ("path", "accept", "htmx", "channel"),
+    [
+        ("/tasks/", "text/html", False, AuditChannel.BROWSER),
+        ("/tasks/", "text/html", True, AuditChannel.HTMX),
+        ("/tasks/", "*/*", False, AuditChannel.API),
+        ("/tasks/", "application/json", False, AuditChannel.API),
+        ("/admin/tasks/apitoken/", "text/html", False, AuditChannel.ADMIN),
+    ],
+)
+def test_the_channel_is_the_form_of_the_answer(
+    path: str, accept: str, htmx: bool, channel: AuditChannel
+) -> None:
+    assert audit.channel_of(request(path, accept, htmx)) == channel  # type: ignore[arg-type]
+
+
+def test_a_token_request_is_the_api_whatever_it_accepts() -> None:
+    user = User.objects.create_user("tess")
+    token, _ = ApiToken.issue(user, name="nightly")
+    made = request(accept="text/html")
+    made.user, made.auth_token = user, token  # type: ignore[attr-defined]
+
+    entry = audit.record(made, AuditAction.LAUNCH)  # type: ignore[arg-type]
+
+    assert entry.channel == AuditChannel.API
+    assert (entry.username, entry.user_id) == ("tess", user.pk)
+    assert (entry.token_id, entry.token_name) == (token.pk, "nightly")
+    assert entry.who == "tess (token nightly)"
+
+
+def test_no_request_is_manage_py() -> None:
+    entry = audit.record(None, AuditAction.TOKEN_CREATE)
+
+    assert entry.channel == AuditChannel.COMMAND
+    assert entry.who == "manage.py"
+
+
+def test_an_entry_names_its_task_by_id_and_keeps_it_when_the_task_is_gone() -> None:
+    task = TaskRecord.submit(Kind.INSTANT)
+    entry = audit.record(request(), AuditAction.DELETE, task=task)  # type: ignore[arg-type]
+    task.delete()
+
+    entry.refresh_from_db()
+
+    assert entry.task_id == task.task_id
+    assert entry.address == "127.0.0.1"
+    assert entry.who == "anonymous"
+
+
+def test_a_bulk_action_is_one_entry_in_one_call() -> None:
+    entry = audit.record(
+        request(),  # type: ignore[arg-type]
+        AuditAction.BULK_CANCEL,
+        count=250,
+        matching="status=PENDING&kind=3",
+        skipped={"finished": 4},
+    )
+
+    assert entry.as_json()["count"] == 250
+    assert entry.details == {"matching": "status=PENDING&kind=3", "skipped": {"finished": 4}}
+
+
+def test_a_long_name_tried_at_login_is_clipped() -> None:
+    audit.record_failed_login(request("/accounts/login/", "text/html"), "x" * 5000)  # type: ignore[arg-type]
+
+    entry = AuditEntry.objects.get()
+    assert len(entry.details["username_tried"]) == audit.TEXT_LIMIT
