@@ -1,6 +1,7 @@
 """The audit trail in the browser: a few actions on the dashboard, then /audit/ lists
 them, newest first, and its filters narrow the list."""
 
+import re
 from collections.abc import Iterator
 from typing import Literal
 
@@ -48,7 +49,7 @@ def test_actions_in_the_dashboard_are_listed_and_filtered_in_the_audit_trail(
     page.get_by_label("Action").select_option("task.cancel")
     page.get_by_role("button", name="Filter").click()
 
-    expect(page).to_have_url(f"{stack.url}/audit/?action=task.cancel")
+    expect(page).to_have_url(re.compile(r"/audit/\?action=task\.cancel&"))
     actions = {row.get_attribute("data-action") for row in page.locator(ENTRIES).all()}
     assert actions == {"task.cancel"}
 
