@@ -414,6 +414,7 @@ def test_the_trail_is_a_page_for_browsers(server: Server) -> None:
         task_id = launch(otto)
     with server.browser("audra", "10.2.0.4") as browser:
         page = browser.get("/audit/", params={"task": task_id})
+        fragment = browser.get("/audit/", params={"task": task_id}, headers=HTMX)
 
     assert page.status_code == 200
     assert "Audit trail" in page.text
@@ -421,6 +422,8 @@ def test_the_trail_is_a_page_for_browsers(server: Server) -> None:
     assert "otto (token otto-script)" in page.text
     assert "10.2.0.3" in page.text
     assert "Accept" in page.headers["Vary"]
+    assert fragment.text.lstrip().startswith('<section id="audit-entries"')
+    assert task_id[:8] in fragment.text
 
 
 def test_only_staff_may_read_the_trail(server: Server) -> None:

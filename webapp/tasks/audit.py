@@ -44,8 +44,8 @@ CHANNEL_OF_ANSWER = {
 
 def channel_of(request: HttpRequest | None) -> AuditChannel:
     """Through what a request came: no request is manage.py; the admin is itself;
-    otherwise the form its answer takes (a bearer token's request is the API, what
-    ever it accepts)."""
+    otherwise the form its answer takes (a bearer token's request is the API,
+    whatever it accepts)."""
     if request is None:
         return AuditChannel.COMMAND
     if request.path.startswith(reverse("admin:index")):
