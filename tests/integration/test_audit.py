@@ -23,6 +23,7 @@ for name, staff in [("audra", True), ("otto", False)]:
     User.objects.create_user(name, password=f"{name}-secret-pw", is_staff=staff, is_superuser=staff)
 """
 HTMX = {"HX-Request": "true"}
+PAGE_SIZE = 50  # audit_views.PAGE_SIZE
 
 
 @dataclass
@@ -376,19 +377,22 @@ def test_the_trail_filters_by_action_who_through_day_and_task(server: Server) ->
 
 def test_the_trail_pages_newest_first_by_key(server: Server) -> None:
     with server.api("otto", "10.2.0.2") as otto:
-        for _ in range(3):
-            launch(otto)
+        launched = [launch(otto) for _ in range(PAGE_SIZE + 5)]
+    pages = []
     with server.api("audra", "10.9.9.9") as reader:
-        first = reader.get("/audit/", params={"action": "task.launch"}).json()
-        seen = [e["id"] for e in first["entries"]]
-        older = first["older"]
-        while older:
-            page = reader.get(older).json()
-            seen += [e["id"] for e in page["entries"]]
-            older = page["older"]
+        url: str | None = "/audit/?action=task.launch&who=otto&through=api"
+        while url:
+            page = reader.get(url).json()
+            pages.append([e["id"] for e in page["entries"]])
+            url = page["older"]
+        newest = reader.get("/audit/", params={"who": "otto", "through": "api"}).json()
+    seen = [entry for page in pages for entry in page]
 
+    assert len(pages) >= 2
+    assert all(len(page) == PAGE_SIZE for page in pages[:-1])
     assert seen == sorted(seen, reverse=True)
-    assert len(seen) == len(set(seen)) >= 3
+    assert len(seen) == len(set(seen))
+    assert [e["task_id"] for e in newest["entries"]] == launched[::-1][:PAGE_SIZE]
 
 
 def test_bad_filters_are_a_400_that_says_why(server: Server) -> None:
