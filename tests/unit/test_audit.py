@@ -1,13 +1,24 @@
 """audit.record and channel_of: through what a request came, and who it was."""
 
+import json
+
 import pytest
 from django.contrib.auth.models import AnonymousUser, User
-from django.test import RequestFactory
+from django.core.management import call_command
+from django.db import DatabaseError
+from django.test import Client, RequestFactory
 from django_htmx.middleware import HtmxDetails
 
 from webapp.tasks import audit
 from webapp.tasks.kinds import Kind
-from webapp.tasks.models import ApiToken, AuditAction, AuditChannel, AuditEntry, TaskRecord
+from webapp.tasks.models import (
+    ApiToken,
+    AuditAction,
+    AuditChannel,
+    AuditEntry,
+    Schedule,
+    TaskRecord,
+)
 
 pytestmark = pytest.mark.django_db
 factory = RequestFactory()
@@ -87,3 +98,56 @@ def test_a_long_name_tried_at_login_is_clipped() -> None:
 
     entry = AuditEntry.objects.get()
     assert len(entry.details["username_tried"]) == audit.TEXT_LIMIT
+
+
+# --- The entry and the change commit together ---------------------------------------------
+
+
+@pytest.fixture
+def entries_cannot_be_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(instance: object) -> None:
+        raise DatabaseError("disk full")
+
+    monkeypatch.setattr(audit, "insert", refuse)
+
+
+def finished_task() -> TaskRecord:
+    task = TaskRecord.submit(Kind.INSTANT)
+    TaskRecord.mark_cancelled(str(task.task_id), note="cancelled")
+    return task
+
+
+@pytest.mark.usefixtures("entries_cannot_be_written")
+def test_a_delete_whose_entry_fails_is_undone() -> None:
+    task = finished_task()
+
+    answer = Client(raise_request_exception=False).post(
+        f"/tasks/{task.task_id}/delete/", headers={"Accept": "application/json"}
+    )
+
+    assert answer.status_code == 500
+    assert TaskRecord.objects.filter(pk=task.pk).exists()
+
+
+@pytest.mark.usefixtures("entries_cannot_be_written")
+def test_a_schedule_whose_entry_fails_is_not_added() -> None:
+    answer = Client(raise_request_exception=False).post(
+        "/schedules/",
+        json.dumps({"type": 0, "every": 1, "period": "days"}),
+        content_type="application/json",
+        headers={"Accept": "application/json"},
+    )
+
+    assert answer.status_code == 500
+    assert not Schedule.objects.exists()
+
+
+@pytest.mark.usefixtures("entries_cannot_be_written")
+def test_a_token_whose_entry_fails_is_not_revoked() -> None:
+    token, _ = ApiToken.issue(User.objects.create_user("rex"), name="kept")
+
+    with pytest.raises(DatabaseError):
+        call_command("revoke_token", "--user", "rex")
+
+    token.refresh_from_db()
+    assert token.revoked_at is None
