@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.db import DatabaseError
 from django.test import Client, RequestFactory
 from django_htmx.middleware import HtmxDetails
+from pytest_django import Settings
 
 from webapp.tasks import audit
 from webapp.tasks.kinds import Kind
@@ -151,3 +152,17 @@ def test_a_token_whose_entry_fails_is_not_revoked() -> None:
 
     token.refresh_from_db()
     assert token.revoked_at is None
+
+
+def test_refused_tokens_from_one_address_are_recorded_up_to_the_login_limit(
+    settings: Settings,
+) -> None:
+    settings.LOGIN_FAILURES_PER_ADDRESS = "3/15m"
+    for _ in range(10):
+        audit.record_refused_token(request(), "tdb_" + "x" * 43, "That token is not valid.")  # type: ignore[arg-type]
+    elsewhere = request()
+    elsewhere.META["REMOTE_ADDR"] = "10.0.0.8"  # type: ignore[attr-defined]
+    audit.record_refused_token(elsewhere, "tdb_" + "y" * 43, "That token is not valid.")  # type: ignore[arg-type]
+
+    by_address = sorted(AuditEntry.objects.values_list("address", flat=True))
+    assert by_address == ["10.0.0.8", "127.0.0.1", "127.0.0.1", "127.0.0.1"]
