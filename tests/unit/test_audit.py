@@ -166,3 +166,20 @@ def test_refused_tokens_from_one_address_are_recorded_up_to_the_login_limit(
 
     by_address = sorted(AuditEntry.objects.values_list("address", flat=True))
     assert by_address == ["10.0.0.8", "127.0.0.1", "127.0.0.1", "127.0.0.1"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["until=9999-12-31", "since=0001-01-01", "since=9999-12-31", "before=999999999999999999"],
+)
+def test_days_and_ids_at_the_ends_of_the_calendar_are_answered(
+    query: str, settings: Settings
+) -> None:
+    settings.TIME_ZONE = "Asia/Tokyo"  # ahead of UTC: midnight of 0001-01-01 is before year 1
+    audit.record(request(), AuditAction.LAUNCH)  # type: ignore[arg-type]
+
+    answer = Client(raise_request_exception=False).get(
+        f"/audit/?{query}", headers={"Accept": "application/json"}
+    )
+
+    assert answer.status_code == 200

@@ -114,9 +114,11 @@ class AuditQuery:
             entries = entries.filter(username=self.who)
         if self.through:
             entries = entries.filter(channel=self.through)
-        if self.since:
+        # The calendar's first and last days bound nothing (and their midnights may
+        # not exist in UTC, nor the day after the last at all).
+        if self.since and self.since > date.min:
             entries = entries.filter(at__gte=start_of(self.since))
-        if self.until:
+        if self.until and self.until < date.max:
             entries = entries.filter(at__lt=start_of(self.until + timedelta(days=1)))
         if self.task:
             entries = entries.filter(task_id=self.task)
