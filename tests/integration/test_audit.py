@@ -494,3 +494,26 @@ def test_deleting_a_user_keeps_the_entries_naming_them(server: Server) -> None:
     entry = wait_for(lambda: server.entries(task=task_id), 5, "the entry")[0]
 
     assert entry["username"] == "leaver"
+
+
+def test_a_failed_login_with_a_nul_in_its_name_is_recorded_readably(server: Server) -> None:
+    with httpx.Client(
+        base_url=server.url, headers={"Accept": "text/html", "X-Forwarded-For": "10.1.0.17"}
+    ) as stranger:
+        form = stranger.get("/accounts/login/").text
+        answer = stranger.post(
+            "/accounts/login/",
+            data={
+                "username": "ot\x00to",
+                "password": "guess",
+                "csrfmiddlewaretoken": field(form, "csrfmiddlewaretoken"),
+            },
+            headers={"Origin": server.url},
+        )
+    with server.api("audra", "10.9.9.9") as reader:
+        who = reader.get("/audit/", params={"who": "ot\x00to"})
+
+    assert answer.status_code == 200
+    entry = server.entries(action="login.failed")[0]
+    assert entry["details"] == {"username_tried": "ot\ufffdto"}
+    assert who.status_code == 400

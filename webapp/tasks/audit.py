@@ -115,8 +115,9 @@ def _os_user() -> str:
 
 
 def clipped(text: object) -> str:
-    """Client-sent text as a detail: at most TEXT_LIMIT characters."""
-    shown = str(text)
+    """Client-sent text as a detail: at most TEXT_LIMIT characters, and no NUL, which
+    PostgreSQL's JSON refuses (a refused entry would turn a failed login into a 500)."""
+    shown = str(text).replace("\x00", "\ufffd")
     return shown if len(shown) <= TEXT_LIMIT else shown[: TEXT_LIMIT - 1] + "…"
 
 
@@ -142,7 +143,7 @@ def record_refused_token(request: HttpRequest, token: str, why: str) -> None:
         if usage is not None and usage["should_limit"]:
             return
     # The first characters name a token as the admin does; the rest is secret.
-    record(request, AuditAction.TOKEN_REFUSED, prefix=token[: ApiToken.SHOWN], why=why)
+    record(request, AuditAction.TOKEN_REFUSED, prefix=clipped(token[: ApiToken.SHOWN]), why=why)
 
 
 def _address_key(group: str, request: HttpRequest) -> str:

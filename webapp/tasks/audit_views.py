@@ -80,8 +80,8 @@ class AuditQuery:
             raise BadInput(f"`action` must be one of {', '.join(AuditAction.values)}.")
         if through and through not in AuditChannel.values:
             raise BadInput(f"`through` must be one of {', '.join(AuditChannel.values)}.")
-        if len(typed["who"]) > 150:
-            raise BadInput("`who` is a username: at most 150 characters.")
+        if len(typed["who"]) > 150 or "\x00" in typed["who"]:
+            raise BadInput("`who` is a username: at most 150 characters, and no NUL.")
         since, until = read_day(typed["since"], "since"), read_day(typed["until"], "until")
         if since and until and since > until:
             raise BadInput("`since` is after `until`; the range holds no day.")
