@@ -7,10 +7,11 @@ from django.urls import include, path
 
 from webapp.tasks import audit_views, catalogue_views, views
 from webapp.tasks.access import ThrottledLoginView
+from webapp.tasks.web import catalogue_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path("tasks/", include("webapp.tasks.urls")),
+    path("tasks/", include("webapp.tasks.web.urls")),
     path("catalogue/", catalogue_views.catalogue_list, name="catalogue"),
     path("catalogue/<str:name>/", catalogue_views.catalogue_entry, name="catalogue-entry"),
     path("queues/", include("webapp.tasks.queue_urls")),
@@ -22,7 +23,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-handler400 = "webapp.tasks.views.bad_request"
-handler403 = "webapp.tasks.views.forbidden"
-handler404 = "webapp.tasks.views.not_found"
-handler500 = "webapp.tasks.views.server_error"
+handler400 = "webapp.tasks.web.views.bad_request"
+handler403 = "webapp.tasks.web.views.forbidden"
+handler404 = "webapp.tasks.web.views.not_found"
+handler500 = "webapp.tasks.web.views.server_error"
