@@ -5,17 +5,16 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from webapp.tasks import audit_views, catalogue_views, views
 from webapp.tasks.access import ThrottledLoginView
-from webapp.tasks.web import catalogue_views, views
+from webapp.tasks.web import audit_views, catalogue_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("tasks/", include("webapp.tasks.web.urls")),
     path("catalogue/", catalogue_views.catalogue_list, name="catalogue"),
     path("catalogue/<str:name>/", catalogue_views.catalogue_entry, name="catalogue-entry"),
-    path("queues/", include("webapp.tasks.queue_urls")),
-    path("schedules/", include("webapp.tasks.schedule_urls")),
+    path("queues/", include("webapp.tasks.web.queue_urls")),
+    path("schedules/", include("webapp.tasks.web.schedule_urls")),
     path("audit/", audit_views.audit_trail, name="audit"),
     path("healthz", views.health, name="health"),
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),

@@ -10,8 +10,7 @@ from django.test import Client, RequestFactory
 from django_htmx.middleware import HtmxDetails
 from pytest_django import Settings
 
-from webapp.tasks import audit
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import (
     ApiToken,
     AuditAction,
@@ -20,6 +19,7 @@ from webapp.tasks.models import (
     Schedule,
     TaskRecord,
 )
+from webapp.tasks.web import audit
 
 pytestmark = pytest.mark.django_db
 factory = RequestFactory()

@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 from pytest_django import Settings
 
-from webapp.tasks import retention
 from webapp.tasks.models import AuditAction, AuditChannel, AuditEntry
+from webapp.tasks.running import retention
 
 pytestmark = pytest.mark.django_db
 

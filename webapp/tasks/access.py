@@ -23,7 +23,6 @@ from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 from django_ratelimit.core import get_usage
 
-from webapp.tasks import audit
 from webapp.tasks.models import (
     ApiToken,
     FinishedMinute,
@@ -33,6 +32,7 @@ from webapp.tasks.models import (
     StatusCount,
     TaskRecord,
 )
+from webapp.tasks.web import audit
 from webapp.tasks.web.representations import Answer, answer_for, error_response
 
 logger = logging.getLogger(__name__)

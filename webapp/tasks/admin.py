@@ -7,7 +7,6 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from webapp.tasks import audit
 from webapp.tasks.models import (
     ApiToken,
     AuditAction,
@@ -16,6 +15,7 @@ from webapp.tasks.models import (
     TaskEvent,
     TaskRecord,
 )
+from webapp.tasks.web import audit
 
 
 class TaskEventInline(admin.TabularInline):  # type: ignore[type-arg]

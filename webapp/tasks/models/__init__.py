@@ -3,9 +3,10 @@
 record: the task record, its state machine and timeline (TaskRecord, TaskEvent, Status).
 rollups: counts kept by triggers (StatusCount, OwnerStatusCount, FinishedMinute).
 workers: workers and queues (WorkerStatus, QueueState).
-tokens: bearer tokens (ApiToken). schedules: periodic schedules (Schedule).
+audit: AuditEntry. tokens: bearer tokens (ApiToken). schedules: periodic schedules (Schedule).
 """
 
+from webapp.tasks.models.audit import AuditAction, AuditChannel, AuditEntry
 from webapp.tasks.models.record import (
     ACTIVE_STATUSES,
     CANCELLABLE_STATUSES,
@@ -37,6 +38,9 @@ __all__ = [
     "STARTABLE_STATUSES",
     "SUMMARY_VALUE_CHARS",
     "ApiToken",
+    "AuditAction",
+    "AuditChannel",
+    "AuditEntry",
     "FinishedMinute",
     "OwnerStatusCount",
     "QueueState",

@@ -40,16 +40,16 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.html import escape
 
-from webapp.tasks.audit_views import reads_audit
-from webapp.tasks.catalogue import entry_of
-from webapp.tasks.context_processors import site_links
-from webapp.tasks.dashboard import (
+from webapp.tasks.catalogue.entries import entry_of
+from webapp.tasks.catalogue.kinds import Kind
+from webapp.tasks.table.query import (
     TableQuery,
     dashboard_context,
     database_stamp,
     snapshot,
     table_state,
 )
+from webapp.tasks.web.audit_views import reads_audit
 from webapp.tasks.web.context_processors import site_links
 
 # The per-response values, by the name the templates know them by.

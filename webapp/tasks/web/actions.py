@@ -19,13 +19,16 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
-from webapp.tasks import audit, clearing, exports, scheduling
 from webapp.tasks.access import task_owner, visible_tasks
-from webapp.tasks.feedback import tell
-from webapp.tasks.inputs import read_field
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue import exports
+from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import AuditAction, TaskRecord
-from webapp.tasks.representations import (
+from webapp.tasks.running import scheduling
+from webapp.tasks.tasks import BrokerUnavailable, cancel, launch
+from webapp.tasks.web import audit, clearing
+from webapp.tasks.web.feedback import tell
+from webapp.tasks.web.inputs import read_field
+from webapp.tasks.web.representations import (
     Answer,
     BadInput,
     HttpResponseSeeOther,

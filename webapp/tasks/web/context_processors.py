@@ -6,8 +6,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
-from webapp.tasks.audit_views import may_see_audit
-from webapp.tasks.representations import query_param
+from webapp.tasks.web.audit_views import may_see_audit
+from webapp.tasks.web.representations import query_param
 
 # The list parameters a dashboard URL carries (dashboard.TableQuery reads them);
 # `since` and `format` are a poll's and a link's own, not the view's.

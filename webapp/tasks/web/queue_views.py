@@ -11,13 +11,14 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from webapp.tasks import audit, queues
 from webapp.tasks.access import QUEUES_NEED_STAFF, owner_scope, steers_queues, task_owner
-from webapp.tasks.actions import next_url
-from webapp.tasks.feedback import tell
-from webapp.tasks.kinds import queue_names
+from webapp.tasks.catalogue.kinds import queue_names
 from webapp.tasks.models import AuditAction, WorkerStatus
-from webapp.tasks.representations import (
+from webapp.tasks.running import queues
+from webapp.tasks.web import audit
+from webapp.tasks.web.actions import next_url
+from webapp.tasks.web.feedback import tell
+from webapp.tasks.web.representations import (
     Answer,
     BadInput,
     HttpResponseSeeOther,

@@ -17,16 +17,18 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django_htmx.http import HttpResponseClientRedirect
 
-from webapp.tasks import audit, schedules
 from webapp.tasks.access import task_owner, visible_schedules, visible_tasks
-from webapp.tasks.actions import confirm_page, needs_confirmation
-from webapp.tasks.catalogue import entries, entry_of
-from webapp.tasks.catalogue_views import LaunchForm, launch_form
-from webapp.tasks.feedback import tell
-from webapp.tasks.inputs import parse_kind
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue.entries import entries, entry_of
+from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import AuditAction, Schedule
-from webapp.tasks.representations import (
+from webapp.tasks.running import schedules
+from webapp.tasks.tasks import BrokerUnavailable
+from webapp.tasks.web import audit
+from webapp.tasks.web.actions import confirm_page, needs_confirmation
+from webapp.tasks.web.catalogue_views import LaunchForm, launch_form
+from webapp.tasks.web.feedback import tell
+from webapp.tasks.web.inputs import parse_kind
+from webapp.tasks.web.representations import (
     Answer,
     BadInput,
     HttpResponseSeeOther,

@@ -24,11 +24,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django_htmx.http import push_url
 
-from webapp.tasks import audit, detail_json, exports, live, page, timeline
 from webapp.tasks.access import owner_scope, seconds_until_allowed, task_owner, visible_tasks
 from webapp.tasks.catalogue import exports
 from webapp.tasks.catalogue.entries import InvalidParams, entry_of
-from webapp.tasks.models import TaskRecord
+from webapp.tasks.models import AuditAction, TaskRecord
 from webapp.tasks.running.scheduling import read_run_at
 from webapp.tasks.table import live, page
 from webapp.tasks.table.query import (
@@ -39,10 +38,13 @@ from webapp.tasks.table.query import (
     snapshot,
     with_id_prefix,
 )
-from webapp.tasks.feedback import messages_oob, tell
-from webapp.tasks.inputs import read_launch
-from webapp.tasks.models import AuditAction, TaskRecord
-from webapp.tasks.representations import (
+from webapp.tasks.tasks import BrokerUnavailable, launch
+from webapp.tasks.templatetags.moments import moment
+from webapp.tasks.web import audit, detail_json, timeline
+from webapp.tasks.web.catalogue_views import params_refused, run_again_form
+from webapp.tasks.web.feedback import messages_oob, tell
+from webapp.tasks.web.inputs import read_launch
+from webapp.tasks.web.representations import (
     Answer,
     BadInput,
     HttpResponseSeeOther,

@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from webapp.tasks import audit
 from webapp.tasks.models import ApiToken, AuditAction
+from webapp.tasks.web import audit
 
 
 class Command(BaseCommand):

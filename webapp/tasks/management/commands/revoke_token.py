@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.db.models import QuerySet
 
-from webapp.tasks import audit
 from webapp.tasks.models import ApiToken, AuditAction
+from webapp.tasks.web import audit
 
 
 class Command(BaseCommand):

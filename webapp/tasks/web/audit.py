@@ -28,7 +28,7 @@ from webapp.tasks.models import (
     TaskRecord,
     insert,
 )
-from webapp.tasks.representations import Answer, answer_for
+from webapp.tasks.web.representations import Answer, answer_for
 
 logger = logging.getLogger(__name__)
 

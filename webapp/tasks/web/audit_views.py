@@ -1,6 +1,6 @@
 """The audit trail over HTTP: GET /audit/, newest first, filtered and paged by key.
 
-A page for browsers, its table for htmx, JSON for scripts (representations.py picks).
+A page for browsers, its table for htmx, JSON for scripts (web/representations.py picks).
 Only those who see everyone's tasks may read it (staff; anyone while login is off,
 on this machine alone). It only reads: no URL here or anywhere changes an entry.
 """
@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from webapp.tasks.access import owner_scope
 from webapp.tasks.models import AuditAction, AuditChannel, AuditEntry
-from webapp.tasks.representations import BadInput, answered, negotiated
+from webapp.tasks.web.representations import BadInput, answered, negotiated
 
 PAGE_SIZE = 50
 AUDIT_NEEDS_STAFF = (
@@ -34,7 +34,7 @@ FILTERS = ("action", "who", "through", "since", "until", "task")
 
 def reads_audit(owner: int | None) -> bool:
     """Whoever sees everyone's tasks (owner scope None) sees everyone's changes; the
-    kept dashboard page (page.py), whose key holds the owner scope, asks by this too."""
+    kept dashboard page (table/page.py), whose key holds the owner scope, asks by this too."""
     return owner is None
 
 
