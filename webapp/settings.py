@@ -380,6 +380,11 @@ ORPHAN_AFTER_SECONDS = env_float("ORPHAN_AFTER_SECONDS", 30.0, minimum=1.0)
 # deleted, however old.
 _RETENTION = env_str("TASK_RETENTION_DAYS", "30").strip().lower()
 TASK_RETENTION_DAYS = 0 if _RETENTION == "off" else env_int("TASK_RETENTION_DAYS", 30)
+# Audit entries (webapp/tasks/web/audit.py) older than this many days are deleted by the
+# same job; "0" or "off" keeps them forever. Longer than the tasks': who did what is
+# asked about after the tasks themselves are gone.
+_AUDIT_RETENTION = env_str("AUDIT_RETENTION_DAYS", "90").strip().lower()
+AUDIT_RETENTION_DAYS = 0 if _AUDIT_RETENTION == "off" else env_int("AUDIT_RETENTION_DAYS", 90)
 # How often celery beat runs the job (webapp/tasks/running/retention.py), which also drops the
 # rows of workers unseen for a day and expired sessions.
 RETENTION_INTERVAL_SECONDS = env_float("RETENTION_INTERVAL_SECONDS", 3600.0, minimum=1.0)

@@ -1,5 +1,6 @@
 """Top-level URLs: the dashboard, the task resources, the catalogue, queues, the
-periodic schedules, metrics (and Prometheus' /metrics), login, the admin, the health check."""
+periodic schedules, metrics (and Prometheus' /metrics), the audit trail, login, the admin,
+the health check."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -7,7 +8,7 @@ from django.urls import include, path
 
 from webapp.tasks.access import ThrottledLoginView
 from webapp.tasks.metrics import prometheus
-from webapp.tasks.web import catalogue_views, views
+from webapp.tasks.web import audit_views, catalogue_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -18,6 +19,7 @@ urlpatterns = [
     path("schedules/", include("webapp.tasks.web.schedule_urls")),
     path("metrics", prometheus.scrape, name="prometheus"),
     path("metrics/", include("webapp.tasks.web.metrics_urls")),
+    path("audit/", audit_views.audit_trail, name="audit"),
     path("healthz", views.health, name="health"),
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

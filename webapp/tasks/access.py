@@ -44,6 +44,7 @@ from webapp.tasks.models import (
     TaskRecord,
     role_of,
 )
+from webapp.tasks.web import audit
 from webapp.tasks.web.representations import Answer, View, answer_for, error_response
 
 logger = logging.getLogger(__name__)
@@ -70,11 +71,13 @@ class BearerTokenMiddleware:
                 return error_response(request, 403, ADMIN_NEEDS_LOGIN)
             token, problem = ApiToken.authenticate(header[7:].strip())
             if token is None:
+                audit.record_refused_token(request, header[7:].strip(), problem)
                 response = error_response(request, 401, problem)
                 response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
                 return response
             request.user = token.user
             request.token_role = Role(token.role)  # type: ignore[attr-defined]
+            request.auth_token = token  # type: ignore[attr-defined]  # who acted, for audit
         return self.get_response(request)
 
 
@@ -460,4 +463,5 @@ class ThrottledLoginView(LoginView):
 
     def form_invalid(self, form: Any) -> HttpResponse:
         login_wait(self.request, count_failure=True)
+        audit.record_failed_login(self.request, self.request.POST.get("username", ""))
         return super().form_invalid(form)

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tasks', '0018_roles'),
+        ('tasks', '0019_audit'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

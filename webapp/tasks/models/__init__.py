@@ -3,10 +3,11 @@
 record: the task record, its state machine and timeline (TaskRecord, TaskEvent, Status).
 rollups: counts kept by triggers (StatusCount, OwnerStatusCount, FinishedMinute).
 workers: workers and queues (WorkerStatus, QueueState). metrics: MetricBin.
-bulk: BulkJob. tokens: bearer tokens (ApiToken). roles: Role, the permissions' holder, role_of.
-schedules: periodic schedules (Schedule).
+audit: AuditEntry. bulk: BulkJob. tokens: bearer tokens (ApiToken).
+roles: Role, the permissions' holder, role_of. schedules: periodic schedules (Schedule).
 """
 
+from webapp.tasks.models.audit import AuditAction, AuditChannel, AuditEntry
 from webapp.tasks.models.bulk import BULK_TASK, BulkJob
 from webapp.tasks.models.metrics import MetricBin
 from webapp.tasks.models.record import (
@@ -43,6 +44,9 @@ __all__ = [
     "STARTABLE_STATUSES",
     "SUMMARY_VALUE_CHARS",
     "ApiToken",
+    "AuditAction",
+    "AuditChannel",
+    "AuditEntry",
     "BulkJob",
     "DashboardPermissions",
     "FinishedMinute",

@@ -8,11 +8,13 @@ point at them and deletes the records, in one short transaction of its own. On
 SQLite a worker's state write therefore waits for one batch at most, never for the
 whole deletion. The StatusCount triggers (migration 0002) and the rollup triggers
 (0010) fire per deleted row, so the counters and charts stay exact. The files of
-deleted CSV exports are removed after each batch commits.
+deleted CSV exports are removed after each batch commits. Audit entries past their
+own retention period go the same way, a batch per transaction.
 """
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import import_module
@@ -26,7 +28,13 @@ from django.utils import timezone
 from webapp.tasks.catalogue import exports
 from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.metrics import reading
-from webapp.tasks.models import FINISHED_STATUSES, TaskEvent, TaskRecord, WorkerStatus
+from webapp.tasks.models import (
+    FINISHED_STATUSES,
+    AuditEntry,
+    TaskEvent,
+    TaskRecord,
+    WorkerStatus,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -107,30 +115,59 @@ def _delete_batch(selection: QuerySet[TaskRecord], batch_size: int) -> int:
     return deleted
 
 
+def delete_audit_entries(
+    before: datetime,
+    batch_size: int | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> int:
+    """Delete the audit entries written before `before`, oldest first, at most
+    `batch_size` in each transaction (along the `at` index); how many went.
+    `on_batch` hears each batch's count."""
+    batch_size = batch_size or BATCH_SIZE
+    old = AuditEntry.objects.filter(at__lt=before).order_by("at")
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            ids = list(old.values_list("id", flat=True)[:batch_size])
+            count = AuditEntry.objects.filter(id__in=ids)._raw_delete(old.db) if ids else 0
+        if count and on_batch is not None:
+            on_batch(count)
+        deleted += count
+        if count < batch_size:
+            return deleted
+        time.sleep(PAUSE_SECONDS)
+
+
 @dataclass(frozen=True)
 class RetentionReport:
     tasks: int
     workers: int
+    audit_entries: int = 0
 
     def __str__(self) -> str:
         return (
-            f"deleted {self.tasks} finished tasks older than the retention period "
+            f"deleted {self.tasks} finished tasks older than the retention period, "
+            f"{self.audit_entries} audit entries older than theirs "
             f"and {self.workers} stale worker rows; cleared expired sessions"
         )
 
 
 def apply_retention(now: datetime | None = None) -> RetentionReport:
     """Delete what the retention policy no longer keeps: finished tasks older than
-    TASK_RETENTION_DAYS (when set), worker rows not seen for a day, expired sessions."""
+    TASK_RETENTION_DAYS (when set), audit entries older than AUDIT_RETENTION_DAYS (when
+    set), worker rows not seen for a day, expired sessions."""
     now = now or timezone.now()
     tasks = 0
     if settings.TASK_RETENTION_DAYS:
         cutoff = now - timedelta(days=settings.TASK_RETENTION_DAYS)
         tasks = delete_finished(TaskRecord.objects.all(), cutoff).deleted
+    audit_entries = 0
+    if settings.AUDIT_RETENTION_DAYS:
+        audit_entries = delete_audit_entries(now - timedelta(days=settings.AUDIT_RETENTION_DAYS))
     workers, _ = WorkerStatus.objects.filter(last_seen__lt=now - STALE_WORKER_AFTER).delete()
     import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
     reading.prune(now)
-    return RetentionReport(tasks=tasks, workers=workers)
+    return RetentionReport(tasks=tasks, workers=workers, audit_entries=audit_entries)
 
 
 @shared_task(name="tasks.apply_retention", ignore_result=True)

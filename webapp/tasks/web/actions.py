@@ -9,6 +9,7 @@ by a plain form first shows a confirmation page (htmx asks with hx-confirm).
 from datetime import datetime
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
@@ -21,10 +22,10 @@ from django_htmx.http import HttpResponseClientRedirect
 from webapp.tasks.access import requires, task_owner, visible_tasks
 from webapp.tasks.catalogue import exports
 from webapp.tasks.catalogue.kinds import Kind
-from webapp.tasks.models import TaskRecord
+from webapp.tasks.models import AuditAction, TaskRecord
 from webapp.tasks.running import scheduling
 from webapp.tasks.tasks import BrokerUnavailable, cancel, launch
-from webapp.tasks.web import clearing
+from webapp.tasks.web import audit, clearing
 from webapp.tasks.web.feedback import tell
 from webapp.tasks.web.inputs import read_field
 from webapp.tasks.web.representations import (
@@ -121,6 +122,7 @@ def cancel_task(request: HttpRequest, task_id: str) -> HttpResponse:
             f"Task {record.short_id} finished ({record.status}) before it could be cancelled.",
             status=409,
         )
+    audit.record(request, AuditAction.CANCEL, task=record)
     when = "while it ran" if record.started_at else "before it started"
     tell(request, f"Cancelled {record.get_kind_display()} task {record.short_id} {when}.")
     return after_change(request, record, started)
@@ -149,6 +151,7 @@ def run_now_task(request: HttpRequest, task_id: str) -> HttpResponse:
             "be run now.",
             status=409,
         )
+    audit.record(request, AuditAction.RUN_NOW, task=record)
     kind = record.get_kind_display()
     tell(request, f"Queued {kind} task {record.short_id} now, ahead of its time.")
     return after_change(request, record, started)
@@ -179,6 +182,7 @@ def retry_task(request: HttpRequest, task_id: str) -> HttpResponse:
         )
     except BrokerUnavailable:
         return error_response(request, 503, BROKER_DOWN)
+    audit.record(request, AuditAction.RETRY, task=record, new_task=str(new.task_id))
     new_url = reverse("tasks:detail", args=[new.task_id])
     tell(
         request,
@@ -226,7 +230,9 @@ def delete_task(request: HttpRequest, task_id: str) -> HttpResponse:
             "Its history is gone for good.",
             "Delete task",
         )
-    record.delete()
+    with transaction.atomic():
+        record.delete()
+        audit.record(request, AuditAction.DELETE, task=record, status=record.status)
     if record.kind == Kind.EXPORT:
         exports.remove_files([record.task_id])
     tell(request, f"Deleted {record.get_kind_display()} task {record.short_id}.")

@@ -19,8 +19,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from webapp.tasks.models import TaskRecord
+from webapp.tasks.models import AuditAction, TaskRecord
 from webapp.tasks.running.retention import delete_finished
+from webapp.tasks.web import audit
 from webapp.tasks.web.feedback import tell
 from webapp.tasks.web.inputs import read_field
 from webapp.tasks.web.representations import BadInput, answered
@@ -94,6 +95,8 @@ def clear(request: HttpRequest, tasks: QuerySet[TaskRecord], next_url: str) -> H
     as_of, deleted_before = read_clearing(request)
     run = delete_finished(tasks, as_of, settings.CLEAR_TIME_BUDGET_SECONDS)
     clearing = Clearing(as_of, deleted_before + run.deleted, run.remaining)
+    if run.deleted:  # one entry per request: its batches commit one by one (running/retention.py)
+        audit.record(request, AuditAction.CLEAR, count=run.deleted, as_of=as_of.isoformat())
     status = 200 if clearing.done else 202
 
     def fragment() -> HttpResponse:

@@ -16,7 +16,7 @@ from webapp.tasks.web.representations import query_param
 VIEW_PARAMETERS = ("status", "kind", "q", "before", "sort", "after", "size")
 
 
-def site_links(request: HttpRequest) -> dict[str, str]:
+def site_links(request: HttpRequest) -> dict[str, object]:
     # query_param: an error page for a query string of too many fields renders this too.
     view = [(name, value) for name in VIEW_PARAMETERS if (value := query_param(request, name))]
     return {

@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from webapp.tasks.access import STEER_QUEUE, may, owner_scope, requires, task_owner
 from webapp.tasks.catalogue.kinds import queue_names
-from webapp.tasks.models import WorkerStatus
+from webapp.tasks.models import AuditAction, WorkerStatus
 from webapp.tasks.running import queues
+from webapp.tasks.web import audit
 from webapp.tasks.web.actions import next_url
 from webapp.tasks.web.feedback import tell
 from webapp.tasks.web.representations import (
@@ -75,6 +76,10 @@ def steer(request: HttpRequest, name: str, paused: bool) -> HttpResponse:
             f"There is no queue named {shown!r}; the queues are {', '.join(queue_names())}.",
             status=404,
         ) from None
+    if changed:
+        audit.record(
+            request, AuditAction.QUEUE_PAUSE if paused else AuditAction.QUEUE_RESUME, queue=name
+        )
     if paused:
         said = "Paused" if changed else "Already paused:"
         tell(request, f"{said} queue {name}. Its tasks wait until it is resumed.")

@@ -9,6 +9,7 @@ schedules is access.visible_schedules; their runs are their owner's tasks.
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -19,9 +20,10 @@ from django_htmx.http import HttpResponseClientRedirect
 from webapp.tasks.access import requires, task_owner, visible_schedules, visible_tasks
 from webapp.tasks.catalogue.entries import entries, entry_of
 from webapp.tasks.catalogue.kinds import Kind
-from webapp.tasks.models import Schedule
+from webapp.tasks.models import AuditAction, Schedule
 from webapp.tasks.running import schedules
 from webapp.tasks.tasks import BrokerUnavailable
+from webapp.tasks.web import audit
 from webapp.tasks.web.actions import confirm_page, needs_confirmation
 from webapp.tasks.web.catalogue_views import LaunchForm, launch_form
 from webapp.tasks.web.feedback import tell
@@ -164,7 +166,14 @@ def create_schedule(request: HttpRequest) -> HttpResponse:
         if answer_for(request) is not Answer.PAGE:
             return error_response(request, 400, exc.message, errors=exc.errors)
         return list_page(request, form, status=400)
-    schedule = schedules.save_schedule(data, owner=task_owner(request))
+    with transaction.atomic():
+        schedule = schedules.save_schedule(data, owner=task_owner(request))
+        audit.record(
+            request,
+            AuditAction.SCHEDULE_CREATE,
+            schedule=schedule,
+            kind=schedule.get_kind_display(),
+        )
     schedule = listed(request).get(pk=schedule.pk)
     if answer_for(request) is Answer.JSON:
         response = JsonResponse(schedules.schedule_json(schedule), status=201)
@@ -235,7 +244,11 @@ def edit_schedule(request: HttpRequest, schedule: Schedule) -> HttpResponse:
         return refused(
             request, exc, "schedule_detail.html", detail_context(request, schedule, form)
         )
-    schedules.save_schedule(data, current=schedule)
+    with transaction.atomic():
+        schedules.save_schedule(data, current=schedule)
+        audit.record(
+            request, AuditAction.SCHEDULE_EDIT, schedule=schedule, kind=schedule.get_kind_display()
+        )
     schedule = get_schedule(request, str(schedule.pk))
     if answer_for(request) is Answer.JSON:
         return JsonResponse(schedules.schedule_json(schedule))
@@ -244,7 +257,9 @@ def edit_schedule(request: HttpRequest, schedule: Schedule) -> HttpResponse:
 
 
 def deleted(request: HttpRequest, schedule: Schedule) -> HttpResponse:
-    schedules.delete_schedule(schedule)
+    with transaction.atomic():
+        schedules.delete_schedule(schedule)
+        audit.record(request, AuditAction.SCHEDULE_DELETE, schedule=schedule.pk)
     if answer_for(request) is Answer.JSON:
         return JsonResponse({"deleted": schedule.pk})
     tell(request, f"Deleted schedule {schedule.pk}; its runs stay in the task list.")
@@ -275,6 +290,7 @@ def run_schedule(request: HttpRequest, schedule_id: str) -> HttpResponse:
         record = schedules.run_now(schedule)
     except BrokerUnavailable:
         return error_response(request, 503, BROKER_DOWN)
+    audit.record(request, AuditAction.SCHEDULE_RUN_NOW, schedule=schedule, task=record)
     if answer_for(request) is Answer.JSON:
         response = JsonResponse(record.as_json(), status=202)
         response["Location"] = record.url
@@ -293,7 +309,13 @@ def run_schedule(request: HttpRequest, schedule_id: str) -> HttpResponse:
 
 def switched(request: HttpRequest, schedule_id: str, enabled: bool) -> HttpResponse:
     schedule = get_schedule(request, schedule_id)
-    schedules.set_enabled(schedule, enabled)
+    with transaction.atomic():
+        schedules.set_enabled(schedule, enabled)
+        audit.record(
+            request,
+            AuditAction.SCHEDULE_ENABLE if enabled else AuditAction.SCHEDULE_DISABLE,
+            schedule=schedule,
+        )
     if answer_for(request) is Answer.JSON:
         return JsonResponse(schedules.schedule_json(get_schedule(request, schedule_id)))
     tell(request, f"{'Enabled' if enabled else 'Disabled'} schedule {schedule.pk}.")

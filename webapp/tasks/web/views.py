@@ -34,7 +34,7 @@ from webapp.tasks.access import (
 )
 from webapp.tasks.catalogue import exports
 from webapp.tasks.catalogue.entries import InvalidParams, entry_of
-from webapp.tasks.models import TaskRecord
+from webapp.tasks.models import AuditAction, TaskRecord
 from webapp.tasks.running.scheduling import read_run_at
 from webapp.tasks.table import live, page
 from webapp.tasks.table.query import (
@@ -47,7 +47,7 @@ from webapp.tasks.table.query import (
 )
 from webapp.tasks.tasks import BrokerUnavailable, launch
 from webapp.tasks.templatetags.moments import moment
-from webapp.tasks.web import bulk_progress, detail_json, timeline
+from webapp.tasks.web import audit, bulk_progress, detail_json, timeline
 from webapp.tasks.web.catalogue_views import params_refused, run_again_form
 from webapp.tasks.web.feedback import messages_oob, tell
 from webapp.tasks.web.inputs import read_launch
@@ -198,6 +198,7 @@ def submit_task(request: HttpRequest) -> HttpResponse:
         record = launch(kind, owner=task_owner(request), params=params, run_at=run_at)
     except BrokerUnavailable:
         return error_response(request, 503, BROKER_DOWN)
+    audit.record(request, AuditAction.LAUNCH, task=record, kind=record.get_kind_display())
 
     def json() -> HttpResponse:
         response = JsonResponse(record.as_json(), status=202)

@@ -9,8 +9,9 @@ from webapp.tasks.running.retention import apply_retention
 
 class Command(BaseCommand):
     help = (
-        "Delete finished tasks older than TASK_RETENTION_DAYS, worker rows unseen for a "
-        "day and expired sessions: what celery beat runs every RETENTION_INTERVAL_SECONDS."
+        "Delete finished tasks older than TASK_RETENTION_DAYS, audit entries older than "
+        "AUDIT_RETENTION_DAYS, worker rows unseen for a day and expired sessions: what "
+        "celery beat runs every RETENTION_INTERVAL_SECONDS."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -5,9 +5,11 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 from django.utils import timezone
 
-from webapp.tasks.models import ApiToken, Role
+from webapp.tasks.models import ApiToken, AuditAction, Role
+from webapp.tasks.web import audit
 
 
 class Command(BaseCommand):
@@ -45,11 +47,13 @@ class Command(BaseCommand):
             if role not in (None, Role.VIEWER):
                 raise CommandError("--read-only is --role viewer; give one or the other.")
             role = Role.VIEWER
-        _, token = ApiToken.issue(
-            user,
-            name=options["name"],
-            role=Role(role) if role else None,
-            expires_at=timezone.now() + timedelta(days=days) if days else None,
-        )
+        with transaction.atomic():
+            record, token = ApiToken.issue(
+                user,
+                name=options["name"],
+                role=Role(role) if role else None,
+                expires_at=timezone.now() + timedelta(days=days) if days else None,
+            )
+            audit.record(None, AuditAction.TOKEN_CREATE, token=record)
         # Only the token on stdout, so `TOKEN=$(manage.py create_token USER)` works.
         self.stdout.write(token)

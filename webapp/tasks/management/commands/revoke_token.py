@@ -3,9 +3,11 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 from django.db.models import QuerySet
 
-from webapp.tasks.models import ApiToken
+from webapp.tasks.models import ApiToken, AuditAction
+from webapp.tasks.web import audit
 
 
 class Command(BaseCommand):
@@ -21,7 +23,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         tokens = self.matching(options["token"], options["user"], options["name"])
-        revoked = [token for token in tokens if token.revoke()]
+        with transaction.atomic():
+            revoked = [token for token in tokens if token.revoke()]
+            for token in revoked:
+                audit.record(None, AuditAction.TOKEN_REVOKE, token=token)
         for token in revoked:
             self.stdout.write(f"revoked {token}")
         self.stdout.write(f"Revoked {len(revoked)} token{'' if len(revoked) == 1 else 's'}.")
