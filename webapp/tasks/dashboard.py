@@ -492,6 +492,8 @@ def dashboard_context(snap: Snapshot) -> dict[str, Any]:
         "page": snap.page,
         "query": snap.query,
         "filter_query": snap.query.query_string(before=None, after=None),
+        # The downloads list every page: no position, no page size.
+        "download_query": snap.query.query_string(before=None, after=None, size=None),
         "matching": matching_text(snap),
         "matching_count": snap.matching,
         "sort_links": sort_links(snap.query),

@@ -14,6 +14,7 @@ from django.http import (
     FileResponse,
     HttpRequest,
     HttpResponse,
+    HttpResponseBase,
     HttpResponseRedirect,
     JsonResponse,
     QueryDict,
@@ -24,7 +25,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django_htmx.http import push_url
 
-from webapp.tasks import detail_json, exports, live, page, timeline
+from webapp.tasks import detail_json, exports, live, page, stream_export, timeline
 from webapp.tasks.access import owner_scope, seconds_until_allowed, task_owner, visible_tasks
 from webapp.tasks.catalogue import InvalidParams, entry_of
 from webapp.tasks.catalogue_views import params_refused, run_again_form
@@ -47,6 +48,7 @@ from webapp.tasks.representations import (
     answer_for,
     answered,
     error_response,
+    list_answer,
     negotiated,
 )
 from webapp.tasks.scheduling import read_run_at
@@ -160,16 +162,26 @@ def htmx_trigger(request: HttpRequest) -> str | None:
     return htmx.trigger if htmx else None
 
 
+def read_list(request: HttpRequest) -> HttpResponseBase:
+    """The task list as read (GET): the table in the request's form, or all of it as
+    the file it asked for (CSV, JSON Lines)."""
+    query = table_query(request)
+    answer = list_answer(request)
+    if answer in stream_export.FILE_FORMATS:
+        return stream_export.download(request, query, answer)
+    return render_table(request, query)
+
+
 @negotiated("GET")
-def dashboard(request: HttpRequest) -> HttpResponse:
-    return render_table(request, table_query(request))
+def dashboard(request: HttpRequest) -> HttpResponseBase:
+    return read_list(request)
 
 
 @negotiated("GET", "POST")
-def task_collection(request: HttpRequest) -> HttpResponse:
+def task_collection(request: HttpRequest) -> HttpResponseBase:
     if request.method == "POST":
         return submit_task(request)
-    return render_table(request, table_query(request))
+    return read_list(request)
 
 
 def submit_task(request: HttpRequest) -> HttpResponse:
