@@ -6,6 +6,7 @@ memory that does not grow with the number of rows.
 A server of its own, with login on, on a database of its own: the memory test puts
 100 000 tasks in, which the rest of the suite must not meet in its tables."""
 
+import contextlib
 import csv
 import io
 import json
@@ -67,6 +68,7 @@ ids["dave"] = users["dave"].pk
 print(json.dumps(ids))
 """.replace("PAGE_SIZE", str(PAGE_SIZE))
 
+WORKER_TIMEOUT = 2
 FILENAME = re.compile(r'^attachment; filename="tasks-\d{4}-\d\d-\d\dT\d{4}\.(csv|jsonl)"$')
 
 
@@ -93,6 +95,9 @@ def server(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[E
         "REDIS_URL": f"{redis}/7",  # its cache keys apart from the session's server
         "EXPORT_DIR": str(directory / "exports"),
         "DASHBOARD_REQUIRE_LOGIN": "true",
+        # A worker that tells gunicorn nothing for this long is killed: a 100 000-row
+        # export takes longer, and must not be (test_an_export_outlasting_...).
+        "GUNICORN_TIMEOUT": str(WORKER_TIMEOUT),
     }
     own = Stack(url="", env=env, directory=directory)
     try:
@@ -293,6 +298,12 @@ def add_daves_tasks(server: ExportServer, count: int) -> None:
         db.close()
 
 
+def daves_task_count(server: ExportServer) -> int:
+    with contextlib.closing(sqlite3.connect(server.database)) as db:
+        query = "SELECT count(*) FROM tasks_taskrecord WHERE owner_id = ?"
+        return int(db.execute(query, (server.dave,)).fetchone()[0])
+
+
 def exported_rows(server: ExportServer, file_format: str) -> int:
     """Download dave's file, counting its lines as they come and keeping none."""
     lines = 0
@@ -320,3 +331,13 @@ def test_memory_does_not_grow_with_the_number_of_rows(server: ExportServer) -> N
     # Holding the 90 000 more rows would take over 30 MB as CSV text alone, and several
     # times that as model instances; one chunk's worth of noise is all that may show.
     assert after_a_hundred_thousand - after_ten_thousand < 8_000
+
+
+def test_an_export_outlasting_the_worker_timeout_is_not_killed(server: ExportServer) -> None:
+    # gunicorn kills a sync worker that has not said it is alive for WORKER_TIMEOUT
+    # seconds; 100 000 rows take several times that, and each chunk says so.
+    if (missing := 100_000 - daves_task_count(server)) > 0:
+        add_daves_tasks(server, missing)
+
+    assert exported_rows(server, "csv") == daves_task_count(server)
+    assert "WORKER TIMEOUT" not in server.web.log()
