@@ -37,9 +37,14 @@ def free_port() -> int:
 
 
 def wait_for(
-    condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.05
+    condition: Callable[[], Any],
+    timeout: float,
+    what: str,
+    interval: float = 0.05,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Any:
-    """Poll `condition` until it returns something truthy, or fail after `timeout`."""
+    """Poll `condition` until it returns something truthy, or fail after `timeout`.
+    `sleep`: how to wait between polls (a browser test lets its page run meanwhile)."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -47,7 +52,7 @@ def wait_for(
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
+        sleep(interval)
 
 
 @dataclass
