@@ -2,7 +2,7 @@
 
 gunicorn's sync workers are killed when they have not told the master they are alive
 for `timeout` seconds, and a worker tells it only between requests. A download that
-streams for minutes (stream_export.py) would be killed half-way, so it calls `beat()`
+streams for minutes (web/stream_export.py) would be killed half-way, so it calls `beat()`
 after every chunk it writes: the timeout then still ends a worker that is stuck, but
 no longer one that is making progress. gunicorn.conf.py's post_worker_init installs
 the worker's own `notify`; anywhere else (tests, `manage.py runserver`) it does nothing.

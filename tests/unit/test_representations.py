@@ -7,7 +7,7 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 from django_htmx.middleware import HtmxMiddleware
 
-from webapp.tasks.representations import Answer, BadInput, answer_for, answered, list_answer
+from webapp.tasks.web.representations import Answer, BadInput, answer_for, answered, list_answer
 
 
 def request_with(query: str = "", method: str = "get", **headers: str) -> object:

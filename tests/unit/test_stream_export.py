@@ -11,10 +11,10 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from webapp.tasks import stream_export
-from webapp.tasks.dashboard import SORTS, TableQuery
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import Status, TaskRecord
+from webapp.tasks.table.query import SORTS, TableQuery
+from webapp.tasks.web import stream_export
 
 pytestmark = pytest.mark.django_db
 RETRY = 9  # alice's, a retry of the first task (nobody's)

@@ -38,7 +38,7 @@ class Answer(enum.Enum):
     FRAGMENT = "fragment"
     PAGE = "page"
     JSON = "json"
-    CSV = "csv"  # the task list as a file (stream_export.py)
+    CSV = "csv"  # the task list as a file (web/stream_export.py)
     JSONL = "jsonl"
 
 

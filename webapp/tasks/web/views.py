@@ -25,7 +25,6 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django_htmx.http import push_url
 
-from webapp.tasks import detail_json, exports, live, page, stream_export, timeline
 from webapp.tasks.access import owner_scope, seconds_until_allowed, task_owner, visible_tasks
 from webapp.tasks.catalogue import exports
 from webapp.tasks.catalogue.entries import InvalidParams, entry_of
@@ -42,7 +41,7 @@ from webapp.tasks.table.query import (
 )
 from webapp.tasks.tasks import BrokerUnavailable, launch
 from webapp.tasks.templatetags.moments import moment
-from webapp.tasks.web import detail_json, timeline
+from webapp.tasks.web import detail_json, stream_export, timeline
 from webapp.tasks.web.catalogue_views import params_refused, run_again_form
 from webapp.tasks.web.feedback import messages_oob, tell
 from webapp.tasks.web.inputs import read_launch

@@ -27,9 +27,9 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 
 from webapp import heartbeat
-from webapp.tasks.dashboard import TableQuery, cursor_of
 from webapp.tasks.models import TaskRecord
-from webapp.tasks.representations import Answer
+from webapp.tasks.table.query import TableQuery, cursor_of
+from webapp.tasks.web.representations import Answer
 
 # Rows per query, and per piece of the response: about 1 MB of CSV.
 CHUNK_ROWS = 2000
