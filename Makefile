@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: help run test lint types unit e2e bench bench-postgres check migrate clean validate \
+.PHONY: help run test lint types unit e2e bench bench-postgres bench-export check migrate clean validate \
 	integration-postgres base-images image compose-test
 
 help: ## List the commands
@@ -101,6 +101,10 @@ bench-postgres: $(VENV)/.dev var ## Only the benchmark's PostgreSQL pass (~2 min
 	scripts/ensure-wrk
 	scripts/ensure-postgres
 	$(PY) -m bench.run --databases postgres
+
+bench-export: $(VENV)/.dev var ## The streamed export of a million tasks against its floor (~10 min)
+	scripts/ensure-redis
+	$(PY) -m bench.export
 
 # --- Containers (podman) ------------------------------------------------------------
 IMAGE := localhost/task-dashboard:latest

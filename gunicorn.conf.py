@@ -47,3 +47,11 @@ def on_starting(server: Any) -> None:
     if refusal:
         server.log.error(refusal)
         sys.exit(1)
+
+
+def post_worker_init(worker: Any) -> None:
+    """A streamed download beats this worker's heartbeat as it goes (webapp/heartbeat.py),
+    so that `timeout` ends a stuck worker, not a long export that is making progress."""
+    from webapp import heartbeat
+
+    heartbeat.install(worker.notify)

@@ -37,9 +37,14 @@ def free_port() -> int:
 
 
 def wait_for(
-    condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.05
+    condition: Callable[[], Any],
+    timeout: float,
+    what: str,
+    interval: float = 0.05,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Any:
-    """Poll `condition` until it returns something truthy, or fail after `timeout`."""
+    """Poll `condition` until it returns something truthy, or fail after `timeout`.
+    `sleep`: how to wait between polls (a browser test lets its page run meanwhile)."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -47,7 +52,7 @@ def wait_for(
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
+        sleep(interval)
 
 
 @dataclass
@@ -199,12 +204,22 @@ def start_beat(stack: Stack, max_interval: float = 1, env: dict[str, str] | None
     return beat
 
 
-def start_web(stack: Stack, port: int, env: dict[str, str] | None = None) -> Service:
-    name = "web" if env is None else f"web-{port}"
+def start_web(
+    stack: Stack,
+    port: int,
+    env: dict[str, str] | None = None,
+    *,
+    name: str | None = None,
+    workers: int | None = 2,
+) -> Service:
+    """gunicorn as gunicorn.conf.py configures it, on 127.0.0.1:`port`, once it answers
+    /healthz. `workers`: None leaves their number to gunicorn.conf.py (as deployed)."""
+    name = name or ("web" if env is None else f"web-{port}")
+    processes = [] if workers is None else ["--workers", str(workers)]
     web = stack.start(
         name,
         str(BIN / "gunicorn"), "--config", "gunicorn.conf.py",
-        "--bind", f"127.0.0.1:{port}", "--workers", "2", "webapp.wsgi",
+        "--bind", f"127.0.0.1:{port}", *processes, "webapp.wsgi",
         env=env,
     )  # fmt: skip
 

@@ -42,12 +42,12 @@ from bench.load import (  # noqa: E402
     wrk,
 )
 from realstack import (  # noqa: E402
-    BIN,
     Stack,
     free_port,
     postgres_bindir,
     start_postgres,
     start_redis,
+    start_web,
     start_worker,
     wait_for,
 )
@@ -65,30 +65,12 @@ def log(message: str) -> None:
 
 
 def start_gunicorn(stack: Stack, name: str, settings_module: str) -> str:
-    """gunicorn exactly as production starts it (gunicorn.conf.py), on a free port."""
+    """gunicorn exactly as production starts it (gunicorn.conf.py, its number of
+    workers), on a free port; its URL once it answers /healthz."""
     port = free_port()
-    env = stack.env | {
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "DJANGO_SETTINGS_MODULE": settings_module,
-    }
-    stack.start(
-        name,
-        str(BIN / "gunicorn"),
-        "--config",
-        "gunicorn.conf.py",
-        "webapp.wsgi",
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            return httpx.get(f"{url}/healthz").status_code == 200
-        except httpx.TransportError:
-            return False
-
-    wait_for(healthy, 60, f"{name} to answer /healthz")
-    return url
+    env = stack.env | {"DJANGO_SETTINGS_MODULE": settings_module}
+    start_web(stack, port, env=env, name=name, workers=None)
+    return f"http://127.0.0.1:{port}"
 
 
 class Bench:

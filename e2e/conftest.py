@@ -2,7 +2,6 @@
 
 import re
 import shutil
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, Playwright
 
-from conftest import Stack
+from conftest import Stack, wait_for
 
 # Flags for a system Chromium on a sandboxed, offline machine (root, no GPU).
 SYSTEM_CHROMIUM_ARGS = [
@@ -47,15 +46,10 @@ def base_url(stack: Stack) -> str:
 
 
 def wait_in_page(page: Page, condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Like conftest.wait_for, but lets Playwright deliver events while waiting."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        page.wait_for_timeout(50)
+    """conftest.wait_for, letting Playwright deliver events while it waits."""
+    return wait_for(
+        condition, timeout, what, sleep=lambda seconds: page.wait_for_timeout(seconds * 1000)
+    )
 
 
 def table_polls(page: Page) -> list[dict[str, Any]]:

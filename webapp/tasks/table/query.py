@@ -529,6 +529,8 @@ def dashboard_context(snap: Snapshot) -> dict[str, Any]:
         "filter_query": snap.query.query_string(before=None, after=None),
         # What "select all matching" acts on: the filter alone, no order or page.
         "bulk_filter": snap.query.query_string(before=None, after=None, sort=None, size=None),
+        # The downloads list every page: no position, no page size.
+        "download_query": snap.query.query_string(before=None, after=None, size=None),
         "matching": matching_text(snap),
         "matching_count": snap.matching,
         "sort_links": sort_links(snap.query),

@@ -1,8 +1,11 @@
-"""Choosing how to answer a request: an HTMX fragment, a full HTML page, or JSON.
+"""Choosing how to answer a request: an HTMX fragment, a full HTML page, or JSON;
+and for the task list, also a CSV or JSON Lines download.
 
 Views decide what to say; this module decides the form, in one place. HTMX
 requests get fragments, browser navigations (`Accept: text/html`) get pages, and
-everything else (curl's `*/*`, `application/json`) gets JSON.
+everything else (curl's `*/*`, `application/json`) gets JSON. A read of the task
+list may also ask for a file: `?format=csv` or `Accept: text/csv`, `?format=jsonl` or
+`Accept: application/jsonl` (or `application/x-ndjson`, NDJSON's name for the same).
 """
 
 import enum
@@ -11,7 +14,13 @@ from functools import wraps
 from typing import Any
 
 from django.core.exceptions import TooManyFieldsSent
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
@@ -29,17 +38,48 @@ class Answer(enum.Enum):
     FRAGMENT = "fragment"
     PAGE = "page"
     JSON = "json"
+    CSV = "csv"  # the task list as a file (web/stream_export.py)
+    JSONL = "jsonl"
 
 
-def answer_for(request: HttpRequest) -> Answer:
+# What `?format=` may name (a link's way to pick the form; JSON on every URL). The
+# files are the task list's alone: elsewhere `format=csv` is no JSON and is ignored.
+FORMATS = {"json": Answer.JSON, "csv": Answer.CSV, "jsonl": Answer.JSONL}
+# The media types that ask the task list for a file, as Accept names them.
+FILE_TYPES = {
+    "text/csv": Answer.CSV,
+    "application/jsonl": Answer.JSONL,
+    "application/x-ndjson": Answer.JSONL,
+}
+
+
+def answer_for(request: HttpRequest, listing: bool = False) -> Answer:
+    """The form of the answer. With `listing` (a read of the task list) a CSV or JSON
+    Lines file too. Never raises: error answers are chosen by it as well."""
     htmx = getattr(request, "htmx", None)
     if htmx and not htmx.history_restore_request:
         # (A history restore after a cache miss needs the whole page back.)
         return Answer.FRAGMENT
-    if query_param(request, "format") == "json":  # lets a browser link show the JSON
-        return Answer.JSON
-    preferred = request.get_preferred_type(["application/json", "text/html"])
-    return Answer.PAGE if preferred == "text/html" else Answer.JSON
+    asked = FORMATS.get(query_param(request, "format") or "")
+    if asked is Answer.JSON or (listing and asked is not None):
+        return asked  # lets a browser link show the JSON, or download the file
+    offered = ["application/json", "text/html", *(FILE_TYPES if listing else ())]
+    preferred = request.get_preferred_type(offered)
+    if preferred == "text/html":
+        return Answer.PAGE
+    return FILE_TYPES.get(str(preferred), Answer.JSON)
+
+
+def list_answer(request: HttpRequest) -> Answer:
+    """answer_for the task list: a read (GET, HEAD) may ask for a file, an action's
+    answer (the table after a POST) never does. A `format` it can't give is a 400
+    naming those it can."""
+    if request.method not in ("GET", "HEAD"):
+        return answer_for(request)
+    asked = query_param(request, "format")
+    if asked and asked not in FORMATS:
+        raise BadInput(f"format must be one of {', '.join(FORMATS)} (or none: see Accept).")
+    return answer_for(request, listing=True)
 
 
 def answered(
@@ -107,7 +147,7 @@ def error_response(
     return response
 
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def negotiated(*methods: str) -> Callable[[View], View]:
@@ -118,16 +158,17 @@ def negotiated(*methods: str) -> Callable[[View], View]:
 
     def decorate(view: View) -> View:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if request.method not in allowed:
-                response = error_response(
+                refusal = error_response(
                     request,
                     405,
                     f"Method {request.method} is not allowed here; "
                     f"use {' or '.join(sorted(allowed - {'HEAD'}))}.",
                 )
-                response["Allow"] = ", ".join(sorted(allowed))
-                return response
+                refusal["Allow"] = ", ".join(sorted(allowed))
+                return refusal
+            response: HttpResponseBase
             try:
                 response = view(request, *args, **kwargs)
             except BadInput as exc:

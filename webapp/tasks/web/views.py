@@ -14,6 +14,7 @@ from django.http import (
     FileResponse,
     HttpRequest,
     HttpResponse,
+    HttpResponseBase,
     HttpResponseRedirect,
     JsonResponse,
     QueryDict,
@@ -47,7 +48,7 @@ from webapp.tasks.table.query import (
 )
 from webapp.tasks.tasks import BrokerUnavailable, launch
 from webapp.tasks.templatetags.moments import moment
-from webapp.tasks.web import audit, bulk_progress, detail_json, timeline
+from webapp.tasks.web import audit, bulk_progress, detail_json, stream_export, timeline
 from webapp.tasks.web.catalogue_views import params_refused, run_again_form
 from webapp.tasks.web.feedback import messages_oob, tell
 from webapp.tasks.web.inputs import read_launch
@@ -59,6 +60,7 @@ from webapp.tasks.web.representations import (
     answer_for,
     answered,
     error_response,
+    list_answer,
     negotiated,
 )
 
@@ -172,17 +174,27 @@ def htmx_trigger(request: HttpRequest) -> str | None:
     return htmx.trigger if htmx else None
 
 
+def read_list(request: HttpRequest) -> HttpResponseBase:
+    """The task list as read (GET): the table in the request's form, or all of it as
+    the file it asked for (CSV, JSON Lines)."""
+    query = table_query(request)
+    answer = list_answer(request)
+    if answer in stream_export.FILE_FORMATS:
+        return stream_export.download(request, query, answer)
+    return render_table(request, query)
+
+
 @negotiated("GET")
-def dashboard(request: HttpRequest) -> HttpResponse:
-    return render_table(request, table_query(request))
+def dashboard(request: HttpRequest) -> HttpResponseBase:
+    return read_list(request)
 
 
 @negotiated("GET", "POST")
 @requires("tasks.launch_task", methods=("POST",))
-def task_collection(request: HttpRequest) -> HttpResponse:
+def task_collection(request: HttpRequest) -> HttpResponseBase:
     if request.method == "POST":
         return submit_task(request)
-    return render_table(request, table_query(request))
+    return read_list(request)
 
 
 def submit_task(request: HttpRequest) -> HttpResponse:
