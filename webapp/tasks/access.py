@@ -317,7 +317,7 @@ def requires(permission: str, *, methods: tuple[str, ...] | None = None) -> Call
 
     def decorate(view: View) -> View:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if (methods is None or request.method in methods) and not may(request, permission):
                 return refusal(request, permission)
             return view(request, *args, **kwargs)
