@@ -14,7 +14,7 @@ from conftest import SCREENSHOTS, Stack
 from e2e.conftest import ROWS, table_polls, wait_in_page
 from e2e.test_accessibility import serious_violations
 
-PREFIX = "b0b0"  # every task of this test has an id starting so: the search finds them
+PREFIX = "b0b0b0"  # every task of this test has an id starting so: the search finds them
 WAITING, FINISHED = 2_500, 500
 
 # Tasks scheduled an hour ahead (nothing publishes them meanwhile) and tasks that
@@ -25,7 +25,7 @@ INSERT INTO tasks_taskrecord (
     task_id, kind, name, status, progress, attempts, submitted_at, updated_at, run_at,
     finished_at, error, traceback, worker, worker_instance
 )
-SELECT :prefix || lower(hex(randomblob(14))), 2, '', :status, 0, 0, now, now,
+SELECT :prefix || lower(hex(randomblob(13))), 2, '', :status, 0, 0, now, now,
        CASE :status WHEN 'SCHEDULED' THEN strftime('%Y-%m-%d %H:%M:%f', 'now', '+1 hour') END,
        CASE :status WHEN 'SUCCESS' THEN now END, '', '', '', ''
 FROM (SELECT i, strftime('%Y-%m-%d %H:%M:%f', 'now') AS now FROM n)

@@ -52,7 +52,7 @@ def test_clearing_carries_on_by_itself_and_says_what_it_did(
     status = page.locator("#clear-status")
     wait_in_page(
         page,
-        lambda: "Deleted 5,000 finished tasks." in status.inner_text(),
+        lambda: "Deleted 5 000 finished tasks." in status.inner_text(),
         60,
         "the clearing to finish",
     )

@@ -8,6 +8,7 @@ from playwright.sync_api import Browser, Dialog, Page, expect
 
 from conftest import Stack
 from e2e.conftest import launch, wait_for_row
+from webapp.tasks.web.feedback import count_text
 
 MESSAGES = "#messages"
 
@@ -56,7 +57,7 @@ def test_cancel_retry_and_clear_say_what_they_did(page: Page, stack: Stack) -> N
     page.get_by_text("Clear finished tasks…").click()
     page.get_by_role("button", name="Clear finished tasks").click()
     expect(messages).to_have_text(
-        f"Deleted {finished} finished task{'' if finished == 1 else 's'}."
+        f"Deleted {count_text(finished)} finished task{'' if finished == 1 else 's'}."
     )
 
 

@@ -31,6 +31,7 @@ from webapp.tasks.models import (
 from webapp.tasks.running import queues
 from webapp.tasks.running.queues import Queue
 from webapp.tasks.table import charts
+from webapp.tasks.web.feedback import count_text
 
 # The kind filter's value for tasks published outside the dashboard (no kind).
 FOREIGN = "other"
@@ -474,7 +475,7 @@ def matching_count(query: TableQuery, counts: dict[str, int]) -> dict[str, Any]:
 
 
 def matching_text(snap: "Snapshot") -> str:
-    text = f"{snap.matching:,}".replace(",", " ")
+    text = count_text(snap.matching)
     return text if snap.matching_exact else f"{text}+"
 
 

@@ -11,17 +11,13 @@ from django.template.loader import render_to_string
 
 from webapp.tasks.access import visible_bulk_jobs
 from webapp.tasks.models import BulkJob
+from webapp.tasks.web.feedback import count_text
 
 VERBS = {
     BulkJob.Action.CANCEL: ("Cancel", "Cancelling", "Cancelled"),
     BulkJob.Action.RETRY: ("Retry", "Retrying", "Retried"),
     BulkJob.Action.DELETE: ("Delete", "Deleting", "Deleted"),
 }
-
-
-def count_text(number: int) -> str:
-    """8412 as "8 412", as the table counts."""
-    return f"{number:,}".replace(",", " ")
 
 
 def tasks_text(number: int) -> str:

@@ -22,7 +22,7 @@ from django.utils import timezone
 from webapp.tasks.models import AuditAction, TaskRecord
 from webapp.tasks.running.retention import delete_finished
 from webapp.tasks.web import audit
-from webapp.tasks.web.feedback import tell
+from webapp.tasks.web.feedback import count_text, tell
 from webapp.tasks.web.inputs import read_field
 from webapp.tasks.web.representations import BadInput, answered
 from webapp.tasks.web.views import render_table, table_query
@@ -41,11 +41,13 @@ class Clearing:
     @property
     def message(self) -> str:
         if not self.done:
-            total = self.deleted + self.remaining
-            return f"Clearing: {self.deleted:,} of {total:,} finished tasks deleted…"
+            done, total = count_text(self.deleted), count_text(self.deleted + self.remaining)
+            return f"Clearing: {done} of {total} finished tasks deleted…"
         if self.deleted == 0:
             return "There were no finished tasks to delete."
-        return f"Deleted {self.deleted:,} finished task{'' if self.deleted == 1 else 's'}."
+        return (
+            f"Deleted {count_text(self.deleted)} finished task{'' if self.deleted == 1 else 's'}."
+        )
 
     def as_json(self) -> dict[str, Any]:
         if self.done:

@@ -22,3 +22,8 @@ def messages_oob(request: HttpRequest) -> str:
     """The status region's new content, out of band: what was said, or nothing."""
     listed = render_to_string("messages.html", {"messages": get_messages(request)})
     return f'<div id="messages" hx-swap-oob="innerHTML">{listed}</div>'
+
+
+def count_text(number: int) -> str:
+    """8412 as "8 412": how every count reads, in the table and in what actions say."""
+    return f"{number:,}".replace(",", " ")
