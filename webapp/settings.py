@@ -133,14 +133,14 @@ MIDDLEWARE = [
     "django.middleware.gzip.GZipMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before the Host check, so a proxy's operator reads how to configure it (403).
-    "webapp.tasks.access.ProxiedWithoutLoginMiddleware",
+    "webapp.tasks.access.login.ProxiedWithoutLoginMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "webapp.tasks.csrf.BrowserCsrfMiddleware",
+    "webapp.tasks.access.csrf.BrowserCsrfMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "webapp.tasks.access.BearerTokenMiddleware",
-    "webapp.tasks.access.DashboardLoginRequiredMiddleware",
+    "webapp.tasks.access.login.BearerTokenMiddleware",
+    "webapp.tasks.access.login.DashboardLoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -236,7 +236,7 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https") if _PROXY_SSL_HEADER else None
 )
 # security.W003 looks for CsrfViewMiddleware by its exact dotted path; MIDDLEWARE has
-# webapp.tasks.csrf.BrowserCsrfMiddleware, a subclass that runs its full check for
+# webapp.tasks.access.csrf.BrowserCsrfMiddleware, a subclass that runs its full check for
 # every browser request (tests/unit/test_deploy_checks.py holds that in place).
 SILENCED_SYSTEM_CHECKS = ["security.W003"]
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from webapp.tasks.access import ThrottledLoginView
+from webapp.tasks.access.login import ThrottledLoginView
 from webapp.tasks.metrics import prometheus
 from webapp.tasks.web import audit_views, catalogue_views, views
 

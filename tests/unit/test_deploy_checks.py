@@ -60,4 +60,4 @@ def test_csrf_middleware_is_djangos_check_under_another_name() -> None:
         path for path in settings.MIDDLEWARE if issubclass(import_string(path), CsrfViewMiddleware)
     ]
 
-    assert csrf == ["webapp.tasks.csrf.BrowserCsrfMiddleware"]
+    assert csrf == ["webapp.tasks.access.csrf.BrowserCsrfMiddleware"]

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from tests.unit.test_rollups import assert_exact
 from tests.unit.test_table_poll import HTMX, version_in
-from webapp.tasks.access import status_counts_of, tasks_of
+from webapp.tasks.access.scope import status_counts_of, tasks_of
 from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import Status, TaskRecord
 from webapp.tasks.table import charts, query

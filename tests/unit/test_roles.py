@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group, Permission, User
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from webapp.tasks.access import EVERY_PERMISSION, permissions_of
+from webapp.tasks.access.roles import EVERY_PERMISSION, permissions_of
 from webapp.tasks.models import ApiToken, Role, TaskRecord, role_of
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.db import connection, models
 from django.utils import timezone
 
-from webapp.tasks.access import status_counts_of
+from webapp.tasks.access.scope import status_counts_of
 from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import FinishedMinute, OwnerStatusCount, Status, TaskRecord
 from webapp.tasks.running import retention

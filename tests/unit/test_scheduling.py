@@ -12,7 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from webapp.tasks.access import status_counts_of
+from webapp.tasks.access.scope import status_counts_of
 from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import Status, StatusCount, TaskRecord
 from webapp.tasks.running import scheduling

@@ -15,7 +15,7 @@ from typing import Any
 from django.db.models import Max
 from django.http import QueryDict
 
-from webapp.tasks.access import scope_of
+from webapp.tasks.access.scope import scope_of
 from webapp.tasks.catalogue import exports
 from webapp.tasks.catalogue.entries import Param, Params, Run, declare, duration, entry_of
 from webapp.tasks.catalogue.kinds import Kind

@@ -1,7 +1,7 @@
 """The CSV export's files: where each lives, and its removal with its task.
 
 A file is named after its task (`<task id>.csv` in EXPORT_DIR), so the task is all
-that is needed to find it: who may download it is who may see the task (access.py),
+that is needed to find it: who may download it is who may see the task (access/scope.py),
 and deleting the task removes it (actions.delete_task; retention.delete_finished for
 clearing and retention).
 """

@@ -8,7 +8,8 @@ delete), so rate() and histogram_quantile() work on them as on any exporter's.""
 
 from django.http import HttpRequest, HttpResponse
 
-from webapp.tasks.access import may, refusal, status_counts_of
+from webapp.tasks.access.roles import may, refusal
+from webapp.tasks.access.scope import status_counts_of
 from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.metrics import reading
 from webapp.tasks.metrics.histogram import cumulative_at

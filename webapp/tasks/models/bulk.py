@@ -12,7 +12,7 @@ class BulkJob(models.Model):
     """A bulk cancel, retry or delete: who asked, which tasks it covers, and how far it
     got. The selection is the task ids given, or a table filter (its query string) up
     to the newest task that matched when it was confirmed; either is read through the
-    owner scope of whoever asked (`scope`, access.tasks_of), a batch at a time."""
+    owner scope of whoever asked (`scope`, access.scope.tasks_of), a batch at a time."""
 
     class Action(models.TextChoices):
         CANCEL = "cancel", "cancel"
@@ -32,7 +32,7 @@ class BulkJob(models.Model):
         on_delete=models.SET_NULL,
         related_name="bulk_jobs",
     )
-    # Whose tasks it may touch (access.owner_scope when it was asked): None, everyone's.
+    # Whose tasks it may touch (access.scope.owner_scope when it was asked): None, everyone's.
     scope = models.PositiveIntegerField(null=True, blank=True)
     action = models.CharField(max_length=6, choices=Action.choices)
     ids = models.JSONField(null=True, blank=True)  # the task ids selected, or None:

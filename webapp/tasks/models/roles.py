@@ -7,7 +7,7 @@ from django.db import models
 
 class Role(models.TextChoices):
     """The dashboard's roles, each a Django group of that name (migration 0018) whose
-    permissions say what it may do (access.py and the README's Roles section)."""
+    permissions say what it may do (access/roles.py and the README's Roles section)."""
 
     VIEWER = "viewer"
     OPERATOR = "operator"
@@ -16,7 +16,7 @@ class Role(models.TextChoices):
 
 class DashboardPermissions(models.Model):
     """No table: the holder of the dashboard's own permissions (`tasks.<codename>`),
-    which the role groups are given. access.requires checks them."""
+    which the role groups are given. access.roles.requires checks them."""
 
     class Meta:
         managed = False

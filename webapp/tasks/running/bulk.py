@@ -31,7 +31,7 @@ from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
 
 from webapp.celery import app
-from webapp.tasks.access import tasks_of
+from webapp.tasks.access.scope import tasks_of
 from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import (
     ACTIVE_STATUSES,

@@ -27,7 +27,7 @@ from kombu.transport.redis import Channel
 from redis.exceptions import RedisError
 
 from webapp.celery import app
-from webapp.tasks.access import tasks_of
+from webapp.tasks.access.scope import tasks_of
 from webapp.tasks.catalogue.kinds import Kind, kinds_of, queue_names
 from webapp.tasks.models import QueueState, Status, TaskRecord, WorkerStatus
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from django.db.models import Sum
 from django.utils import timezone
 
-from webapp.tasks.access import finished_minutes_of
+from webapp.tasks.access.scope import finished_minutes_of
 from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import FINISHED_STATUSES, FinishedMinute, Status
 

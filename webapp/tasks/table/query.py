@@ -19,7 +19,7 @@ from django.dispatch import receiver
 from django.http import QueryDict
 from django.utils import timezone
 
-from webapp.tasks.access import status_counts_of, tasks_of
+from webapp.tasks.access.scope import status_counts_of, tasks_of
 from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.metrics import reading
 from webapp.tasks.models import (
@@ -72,7 +72,7 @@ class TableQuery:
     """Which tasks the table shows: whose, filters, and where the page starts.
 
     The owner has no default, so no query can be built without saying whose tasks
-    it covers; views.table_query is where requests get theirs (access.owner_scope).
+    it covers; views.table_query is where requests get theirs (access.scope.owner_scope).
     """
 
     owner: int | None  # only this user's tasks (None: everyone's); not in URLs

@@ -19,7 +19,8 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
-from webapp.tasks.access import requires, task_owner, visible_tasks
+from webapp.tasks.access.roles import requires
+from webapp.tasks.access.scope import task_owner, visible_tasks
 from webapp.tasks.catalogue import exports
 from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import AuditAction, TaskRecord

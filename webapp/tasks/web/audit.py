@@ -18,7 +18,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django_ratelimit.core import get_usage
 
-from webapp.tasks import access  # (a module: access records failed logins here)
+from webapp.tasks.access import throttle  # (a module: access.login records failed logins here)
 from webapp.tasks.models import (
     ApiToken,
     AuditAction,
@@ -96,7 +96,7 @@ def record(
 
 
 def _set_actor(entry: AuditEntry, request: HttpRequest) -> None:
-    entry.address = access.client_address(request)[:64]
+    entry.address = throttle.client_address(request)[:64]
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         entry.user_id = user.pk
@@ -147,4 +147,4 @@ def record_refused_token(request: HttpRequest, token: str, why: str) -> None:
 
 
 def _address_key(group: str, request: HttpRequest) -> str:
-    return access.client_address(request)
+    return throttle.client_address(request)

@@ -17,7 +17,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from webapp.tasks.access import requires
+from webapp.tasks.access.roles import requires
 from webapp.tasks.models import AuditAction, AuditChannel, AuditEntry
 from webapp.tasks.web.representations import BadInput, answered, negotiated
 

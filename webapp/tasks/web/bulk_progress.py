@@ -9,7 +9,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 
-from webapp.tasks.access import visible_bulk_jobs
+from webapp.tasks.access.scope import visible_bulk_jobs
 from webapp.tasks.models import BulkJob
 from webapp.tasks.web.feedback import count_text
 

@@ -9,7 +9,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 
-from webapp.tasks.access import owner_scope, requires, task_owner, visible_bulk_jobs
+from webapp.tasks.access.roles import requires
+from webapp.tasks.access.scope import owner_scope, task_owner, visible_bulk_jobs
 from webapp.tasks.models import BulkJob
 from webapp.tasks.running import bulk
 from webapp.tasks.running.bulk import Selection

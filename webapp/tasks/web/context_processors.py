@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
-from webapp.tasks.access import may_codes
+from webapp.tasks.access.roles import may_codes
 from webapp.tasks.web.representations import query_param
 
 # The list parameters a dashboard URL carries (dashboard.TableQuery reads them);
@@ -26,6 +26,6 @@ def site_links(request: HttpRequest) -> dict[str, object]:
 
 
 def permissions(request: HttpRequest) -> dict[str, object]:
-    """Buttons follow these; the views' own checks (access.requires) are what count.
+    """Buttons follow these; the views' own checks (access.roles.requires) are what count.
     Lazy: read only by a template that asks (an error page never does)."""
     return {"may": SimpleLazyObject(lambda: dict.fromkeys(may_codes(request), True))}

@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from webapp.tasks.access import requires
+from webapp.tasks.access.roles import requires
 from webapp.tasks.catalogue.kinds import queue_names
 from webapp.tasks.metrics import charts, reading
 from webapp.tasks.metrics.histogram import RELATIVE_ERROR

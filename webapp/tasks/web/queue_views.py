@@ -11,7 +11,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from webapp.tasks.access import STEER_QUEUE, may, owner_scope, requires, task_owner
+from webapp.tasks.access.roles import STEER_QUEUE, may, requires
+from webapp.tasks.access.scope import owner_scope, task_owner
 from webapp.tasks.catalogue.kinds import queue_names
 from webapp.tasks.models import AuditAction, WorkerStatus
 from webapp.tasks.running import queues

@@ -17,7 +17,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django_htmx.http import HttpResponseClientRedirect
 
-from webapp.tasks.access import requires, task_owner, visible_schedules, visible_tasks
+from webapp.tasks.access.roles import requires
+from webapp.tasks.access.scope import task_owner, visible_schedules, visible_tasks
 from webapp.tasks.catalogue.entries import entries, entry_of
 from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import AuditAction, Schedule

@@ -25,14 +25,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django_htmx.http import push_url
 
-from webapp.tasks.access import (
-    may_codes,
-    owner_scope,
-    requires,
-    seconds_until_allowed,
-    task_owner,
-    visible_tasks,
-)
+from webapp.tasks.access.roles import may_codes, requires
+from webapp.tasks.access.scope import owner_scope, task_owner, visible_tasks
+from webapp.tasks.access.throttle import seconds_until_allowed
 from webapp.tasks.catalogue import exports
 from webapp.tasks.catalogue.entries import InvalidParams, entry_of
 from webapp.tasks.models import AuditAction, TaskRecord
