@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django_htmx.http import push_url
 
-from webapp.tasks import detail_json, exports, live, page, timeline
+from webapp.tasks import detail_json, exports, live, output, page, timeline
 from webapp.tasks.access import owner_scope, seconds_until_allowed, task_owner, visible_tasks
 from webapp.tasks.catalogue import InvalidParams, entry_of
 from webapp.tasks.catalogue_views import params_refused, run_again_form
@@ -240,7 +240,11 @@ def get_record(request: HttpRequest, task_id: str) -> TaskRecord:
     """The task with this id, if this request may see it, or a 404 whose message says
     which id was not found (the same whether it does not exist or is someone else's)."""
     try:
-        return visible_tasks(request).select_related("retry_of").get(task_id=uuid.UUID(task_id))
+        return (
+            visible_tasks(request)
+            .select_related("retry_of", "output")
+            .get(task_id=uuid.UUID(task_id))
+        )
     except (ValueError, TaskRecord.DoesNotExist):
         raise detail_json.not_found(task_id) from None
 
@@ -266,7 +270,9 @@ def task_json(request: HttpRequest, record: TaskRecord) -> dict[str, object]:
     return record.as_json() | {"retry_of": str(retry_of.task_id) if retry_of else None}
 
 
-def detail_context(request: HttpRequest, record: TaskRecord) -> dict[str, object]:
+def detail_context(
+    request: HttpRequest, record: TaskRecord, shown: output.Output
+) -> dict[str, object]:
     events = list(record.events.all())
     return {
         "task": record,
@@ -276,20 +282,30 @@ def detail_context(request: HttpRequest, record: TaskRecord) -> dict[str, object
         "retries": retries_visible(request, record),
         "run_again": run_again_form(record),
         "has_download": exports.missing_file(record) is None,
-        "version": record.updated_at.isoformat(),
+        "version": detail_version(record, shown),
         "poll_seconds": settings.POLL_ACTIVE_SECONDS,
+        "output": shown,
+        # A finished task polls on while its last lines of output are on their way.
+        "polls": not record.is_finished or shown.settling,
     }
+
+
+def detail_version(record: TaskRecord, shown: output.Output) -> str:
+    """What the page's poll sends back as `since`: the record's change and its
+    output's, which change apart (a line logged is no write to the record)."""
+    return f"{record.updated_at.isoformat()}~{shown.version}"
 
 
 def render_detail(request: HttpRequest, record: TaskRecord) -> HttpResponse:
     """The task's page, or its htmx fragment (JSON: detail_json.answer)."""
     answer = answer_for(request)
-    version = record.updated_at.isoformat()
-    if answer is Answer.FRAGMENT and request.GET.get("since") == version:
+    shown = output.shown(record)
+    if answer is Answer.FRAGMENT and request.GET.get("since") == detail_version(record, shown):
         return NothingChanged()
+    context = detail_context(request, record, shown)
     if answer is Answer.PAGE:
-        return render(request, "task_detail.html", detail_context(request, record))
-    response = render(request, "task_detail.html#task-detail", detail_context(request, record))
+        return render(request, "task_detail.html", context)
+    response = render(request, "task_detail.html#task-detail", context)
     if request.GET.get("since") is None:  # an action, not a poll: say what it did
         response.content += messages_oob(request).encode()
     return response
