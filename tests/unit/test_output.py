@@ -114,7 +114,7 @@ def test_a_retry_goes_on_from_the_output_of_the_attempt_before() -> None:
 def test_a_task_body_run_by_celery_has_its_logged_lines_kept(eager: None) -> None:
     record = TaskRecord.submit(Kind.SHORT)
 
-    run_task.apply(args=[int(Kind.SHORT)], task_id=str(record.task_id))
+    run_task.apply(args=(int(Kind.SHORT),), task_id=str(record.task_id))
 
     record.refresh_from_db()
     assert record.status == Status.SUCCESS
@@ -155,7 +155,7 @@ def test_with_redis_down_the_task_still_finishes_and_its_output_is_stored(eager:
     # (The autouse fixture points REDIS_URL at a closed port.)
     record = TaskRecord.submit(Kind.SHORT)
 
-    run_task.apply(args=[int(Kind.SHORT)], task_id=str(record.task_id))
+    run_task.apply(args=(int(Kind.SHORT),), task_id=str(record.task_id))
 
     record.refresh_from_db()
     assert record.status == Status.SUCCESS
