@@ -162,6 +162,21 @@ def test_with_redis_down_the_task_still_finishes_and_its_output_is_stored(eager:
     assert TaskOutput.objects.get(task=record).lines[-2].endswith("INFO slept 0.0 s")
 
 
+def test_a_retried_run_goes_on_from_the_stored_output_of_the_attempt_before() -> None:
+    record = succeeded(["12:00:00 WARNING the upstream did not answer (attempt 1)"])
+    task_id = str(record.task_id)
+    request = type("Request", (), {"retries": 1, "delivery_info": {}})()
+    task = type("Task", (), {"name": "tasks.run", "request": request})()
+
+    output.start_capture(task_id=task_id, task=task)
+    logging.getLogger("x").info("the upstream answered")
+    output.end_capture(task_id=task_id)
+
+    lines = TaskOutput.objects.get(task=record).lines
+    assert lines[0] == "12:00:00 WARNING the upstream did not answer (attempt 1)"
+    assert lines[1].endswith("INFO the upstream answered")
+
+
 def test_a_task_without_a_record_keeps_nothing() -> None:
     task = type("Task", (), {"name": "tasks.launch_schedule", "request": None})()
     output.start_capture(task_id="0c0ffee0-0000-4000-8000-000000000000", task=task)

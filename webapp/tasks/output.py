@@ -213,7 +213,10 @@ def flush_forever(stop: threading.Event) -> None:
     while not stop.wait(FLUSH_SECONDS):
         for capture in list(_captures.values()):
             if capture.dirty:
-                capture.send()
+                try:
+                    capture.send()
+                except Exception:  # the thread goes on for the other tasks' lines
+                    logger.exception("could not send the output of task %s", capture.task_id)
 
 
 # (process id, thread): a forked pool process starts a flusher of its own.
