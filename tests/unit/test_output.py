@@ -1,4 +1,4 @@
-"""A task's output (output.py): what its body logs is kept, bounded, stored when the
+"""A task's output (running/output.py): what its body logs is kept, bounded, stored when the
 run ends, shown escaped on its page and in its JSON, and goes with the task."""
 
 import logging
@@ -14,9 +14,9 @@ from django.utils import timezone
 from pytest_django import Settings
 
 from conftest import free_port
-from webapp.tasks import output, retention
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import Status, TaskOutput, TaskRecord
+from webapp.tasks.running import output, retention
 from webapp.tasks.tasks import run_task
 
 pytestmark = pytest.mark.django_db

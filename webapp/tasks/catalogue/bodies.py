@@ -3,7 +3,7 @@
 Each body is declared here, once, as a catalogue entry: its parameters, queue, run
 time and whether it may run twice. `run` calls the body of a kind. What a body logs
 while it runs (through `logger`, or any logger) is its output, shown on its page
-(output.py).
+(running/output.py).
 """
 
 import csv

@@ -28,7 +28,7 @@ def fail(message: str) -> None:
 @shared_task(name="demo.chatter")
 def chatter(count: int, width: int = 0, pause: float = 0.0) -> int:
     """Log `count` lines ("line 1 xxx…", `width` x's each), `pause` seconds apart:
-    a task whose output (output.py) is more than is kept, or arrives slowly."""
+    a task whose output (running/output.py) is more than is kept, or arrives slowly."""
     for n in range(1, count + 1):
         logger.info("line %d %s", n, "x" * width)
         if pause:

@@ -1,6 +1,7 @@
 """The app's models, one module per part; Django finds them here.
 
-record: the task record, its state machine and timeline (TaskRecord, TaskEvent, Status).
+record: the task record, its state machine, timeline and output (TaskRecord, TaskEvent,
+TaskOutput, Status).
 rollups: counts kept by triggers (StatusCount, OwnerStatusCount, FinishedMinute).
 workers: workers and queues (WorkerStatus, QueueState).
 tokens: bearer tokens (ApiToken). schedules: periodic schedules (Schedule).
@@ -18,6 +19,7 @@ from webapp.tasks.models.record import (
     SUMMARY_VALUE_CHARS,
     Status,
     TaskEvent,
+    TaskOutput,
     TaskRecord,
     insert,
 )
@@ -44,6 +46,7 @@ __all__ = [
     "Status",
     "StatusCount",
     "TaskEvent",
+    "TaskOutput",
     "TaskRecord",
     "WorkerStatus",
     "insert",

@@ -710,13 +710,10 @@ def _round(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds, 3)
 
 
-# --- liveoutput ---
-
-
 class TaskOutput(models.Model):
     """A task's own output once its run ended: the last lines it logged, bounded as
-    output.py keeps them, and how much was dropped. While it runs the lines live in
-    Redis (output.py); one row per task, written once per run, never per line."""
+    running/output.py keeps them, and how much was dropped. While it runs the lines live in
+    Redis (running/output.py); one row per task, written once per run, never per line."""
 
     # Goes with its task: record.delete() cascades here, and retention (which deletes
     # records without loading them) deletes outputs as it deletes timeline events.

@@ -23,8 +23,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from webapp.tasks import exports
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue import exports
+from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import (
     FINISHED_STATUSES,
     TaskEvent,

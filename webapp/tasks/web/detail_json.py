@@ -19,9 +19,9 @@ from django.db.models import CharField, OuterRef, QuerySet, StringAgg, Subquery,
 from django.db.models.functions import Cast, Concat
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from webapp.tasks import output, timeline
 from webapp.tasks.access import owner_scope, tasks_of
 from webapp.tasks.models import ACTIVE_STATUSES, TaskEvent, TaskRecord
+from webapp.tasks.running import output
 from webapp.tasks.table.query import database_stamp
 from webapp.tasks.web import timeline
 from webapp.tasks.web.representations import BadInput

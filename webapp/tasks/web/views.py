@@ -24,11 +24,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django_htmx.http import push_url
 
-from webapp.tasks import detail_json, exports, live, output, page, timeline
 from webapp.tasks.access import owner_scope, seconds_until_allowed, task_owner, visible_tasks
 from webapp.tasks.catalogue import exports
 from webapp.tasks.catalogue.entries import InvalidParams, entry_of
 from webapp.tasks.models import TaskRecord
+from webapp.tasks.running import output
 from webapp.tasks.running.scheduling import read_run_at
 from webapp.tasks.table import live, page
 from webapp.tasks.table.query import (

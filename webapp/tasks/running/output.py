@@ -244,7 +244,7 @@ def install_handler() -> None:
 @task_prerun.connect
 def start_capture(sender: Any = None, task_id: str = "", task: Any = None, **kwargs: Any) -> None:
     """Capture the run's lines: any task, since any task but Celery's own plumbing
-    may have a record (ours, and those seen.py lists); one without keeps nothing."""
+    may have a record (ours, and those running/seen.py lists); one without keeps nothing."""
     name = str(getattr(task, "name", "") or "")
     if not task_id or name.startswith("celery."):
         return
