@@ -8,5 +8,6 @@ class TasksConfig(AppConfig):
 
     def ready(self) -> None:
         # Every process of the app (web, worker, beat) keeps the records of tasks
-        # published outside the dashboard: the signal receivers connect on import.
-        from webapp.tasks.running import seen  # noqa: F401
+        # published outside the dashboard, and every worker what its tasks log (their
+        # output): the signal receivers connect on import.
+        from webapp.tasks.running import output  # noqa: F401

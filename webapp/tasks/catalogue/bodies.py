@@ -1,12 +1,15 @@
 """Task bodies: plain functions that do the work and report progress, free of Celery.
 
 Each body is declared here, once, as a catalogue entry: its parameters, queue, run
-time and whether it may run twice. `run` calls the body of a kind.
+time and whether it may run twice. `run` calls the body of a kind. What a body logs
+while it runs (through `logger`, or any logger) is its output, shown on its page
+(running/output.py).
 """
 
 import csv
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -38,6 +41,8 @@ MAX_SLEEP_SECONDS = 100
 
 ProgressReporter = Callable[[int], object]
 
+logger = logging.getLogger(__name__)
+
 
 class TransientError(ConnectionError):
     """A dependency is briefly unavailable: worth retrying later."""
@@ -54,6 +59,7 @@ def sleep_in_steps(
     for step in range(1, (until if until is not None else steps) + 1):
         time.sleep(seconds / steps)
         report(step * 100 // steps)
+        logger.info("step %d of %d done", step, steps)
 
 
 def run(
@@ -122,7 +128,9 @@ def sleep(params: Params, run: Run) -> dict[str, Any]:
     seconds = params["seconds"] * run.scale
     if seconds <= 0:
         return {"slept_seconds": 0.0, "steps": 1}
+    logger.info("sleeping %.1f s in %d steps", seconds, STEPS)
     sleep_in_steps(seconds, run.report)
+    logger.info("slept %.1f s", seconds)
     return {"slept_seconds": round(seconds, 3), "steps": STEPS}
 
 
@@ -148,10 +156,12 @@ def burn_cpu(params: Params, run: Run) -> dict[str, Any]:
     seconds = params["seconds"] * run.scale
     rounds_per_step = max(1, int(HASHES_PER_SECOND * seconds / STEPS))
     digest = b"task dashboard"
+    logger.info("hashing %d SHA-256 rounds in %d steps", rounds_per_step * STEPS, STEPS)
     for step in range(1, STEPS + 1):
         for _ in range(rounds_per_step):
             digest = hashlib.sha256(digest).digest()
         run.report(step * 100 // STEPS)
+        logger.info("step %d of %d: digest so far %s", step, STEPS, digest.hex()[:16])
     return {"sha256_rounds": rounds_per_step * STEPS, "digest": digest.hex()[:16]}
 
 
@@ -180,8 +190,10 @@ def describe_failing(params: Params, scale: float) -> str:
 )
 def read_corrupt_record(params: Params, run: Run) -> None:
     seconds = FAILING_SECONDS * run.scale
+    logger.info("reading the upstream export, one record a step")
     sleep_in_steps(seconds, run.report, until=params["at_step"])
     record = '{"id": 7, "payload": "truncated'  # what a broken upstream export looks like
+    logger.warning("record 7 looks truncated: %s", record)
     json.loads(record)  # raises json.JSONDecodeError, a real exception with a traceback
 
 
@@ -219,10 +231,13 @@ def describe_flaky(params: Params, scale: float) -> str:
 def call_flaky_upstream(params: Params, run: Run) -> dict[str, Any]:
     """Fail with TransientError on the first `failures` attempts (0-based), then work."""
     seconds = FLAKY_SECONDS * run.scale
+    logger.info("calling the upstream (attempt %d)", run.attempt + 1)
     if run.attempt < params["failures"]:
         sleep_in_steps(seconds, run.report, until=STEPS // 4)
+        logger.warning("the upstream did not answer (attempt %d): retrying", run.attempt + 1)
         raise TransientError(f"upstream unavailable (attempt {run.attempt + 1})")
     sleep_in_steps(seconds, run.report)
+    logger.info("the upstream answered")
     return {"attempts": run.attempt + 1, "upstream": "ok"}
 
 
@@ -255,7 +270,10 @@ NOTIFY_SECONDS = 10.0
 )
 def send_notification(params: Params, run: Run) -> dict[str, Any]:
     """Prepare, then send: the sending is what must not happen twice."""
+    how = "page" if params["urgent"] else "notification"
+    logger.info("preparing a %s to %s: %s", how, params["to"], params["message"])
     sleep_in_steps(NOTIFY_SECONDS * run.scale, run.report)
+    logger.info("sent the %s to %s", how, params["to"])
     return {
         "sent": "page" if params["urgent"] else "notification",
         "to": params["to"],
@@ -336,6 +354,7 @@ def export_tasks(params: Params, run: Run) -> dict[str, Any]:
     path = exports.path_of(run.task_id)
     partial = exports.export_dir() / f".{path.name}.partial"
     rows = 0
+    logger.info("exporting %d tasks to %s", total, path.name)
     with partial.open("w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
         writer.writerow(EXPORT_COLUMNS)
@@ -345,6 +364,8 @@ def export_tasks(params: Params, run: Run) -> dict[str, Any]:
             rows += len(batch)
             after = batch[-1].id
             run.report(min(100, rows * 100 // total))
+            logger.info("wrote %d of %d rows", rows, total)
     # Renamed once complete: a download never meets half a file.
     partial.replace(path)
+    logger.info("export complete: %d rows", rows)
     return {"rows": rows, "bytes": path.stat().st_size, "file": path.name}

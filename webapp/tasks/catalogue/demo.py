@@ -2,7 +2,12 @@
 them when anything publishes them (running/seen.py). `celery -A webapp call demo.add --args
 '[2, 3]'` from a shell shows one in the table."""
 
+import logging
+import time
+
 from celery import shared_task
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="demo.add")
@@ -18,3 +23,14 @@ def echo(*args: object, **kwargs: object) -> dict[str, object]:
 @shared_task(name="demo.fail")
 def fail(message: str) -> None:
     raise ValueError(message)
+
+
+@shared_task(name="demo.chatter")
+def chatter(count: int, width: int = 0, pause: float = 0.0) -> int:
+    """Log `count` lines ("line 1 xxx…", `width` x's each), `pause` seconds apart:
+    a task whose output (running/output.py) is more than is kept, or arrives slowly."""
+    for n in range(1, count + 1):
+        logger.info("line %d %s", n, "x" * width)
+        if pause:
+            time.sleep(pause)
+    return count

@@ -1,6 +1,7 @@
 """The app's models, one module per part; Django finds them here.
 
-record: the task record, its state machine and timeline (TaskRecord, TaskEvent, Status).
+record: the task record, its state machine, timeline and output (TaskRecord, TaskEvent,
+TaskOutput, Status).
 rollups: counts kept by triggers (StatusCount, OwnerStatusCount, FinishedMinute).
 workers: workers and queues (WorkerStatus, QueueState). metrics: MetricBin.
 audit: AuditEntry. bulk: BulkJob. tokens: bearer tokens (ApiToken).
@@ -22,6 +23,7 @@ from webapp.tasks.models.record import (
     SUMMARY_VALUE_CHARS,
     Status,
     TaskEvent,
+    TaskOutput,
     TaskRecord,
     insert,
 )
@@ -58,6 +60,7 @@ __all__ = [
     "Status",
     "StatusCount",
     "TaskEvent",
+    "TaskOutput",
     "TaskRecord",
     "WorkerStatus",
     "insert",

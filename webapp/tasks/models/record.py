@@ -738,3 +738,43 @@ def _short(value: Any) -> str:
 
 def _round(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds, 3)
+
+
+class TaskOutput(models.Model):
+    """A task's own output once its run ended: the last lines it logged, bounded as
+    running/output.py keeps them, and how much was dropped. While it runs the lines live in
+    Redis (running/output.py); one row per task, written once per run, never per line."""
+
+    # Goes with its task: record.delete() cascades here, and retention (which deletes
+    # records without loading them) deletes outputs as it deletes timeline events.
+    task = models.OneToOneField(
+        TaskRecord, on_delete=models.CASCADE, primary_key=True, related_name="output"
+    )
+    lines = models.JSONField(default=list)
+    dropped_lines = models.PositiveIntegerField(default=0)
+    dropped_bytes = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"output of task {self.pk}: {len(self.lines)} lines"
+
+    @classmethod
+    def keep(cls, task_id: str, lines: list[str], dropped_lines: int, dropped_bytes: int) -> bool:
+        """Store (or replace) the output of the task with this id; False if it has no
+        record (Celery's own tasks, a task deleted while it ran)."""
+        pk = TaskRecord.objects.filter(task_id=task_id).values_list("pk", flat=True).first()
+        if pk is None:
+            return False
+        TaskOutput.objects.bulk_create(
+            [
+                TaskOutput(
+                    task_id=pk,
+                    lines=lines,
+                    dropped_lines=dropped_lines,
+                    dropped_bytes=dropped_bytes,
+                )
+            ],
+            update_conflicts=True,
+            unique_fields=["task"],
+            update_fields=["lines", "dropped_lines", "dropped_bytes"],
+        )
+        return True

@@ -32,6 +32,7 @@ from webapp.tasks.models import (
     FINISHED_STATUSES,
     AuditEntry,
     TaskEvent,
+    TaskOutput,
     TaskRecord,
     WorkerStatus,
 )
@@ -100,6 +101,7 @@ def _delete_batch(selection: QuerySet[TaskRecord], batch_size: int) -> int:
         # Events have no dependants and no delete signals: Django deletes them with
         # one DELETE, without fetching them.
         TaskEvent.objects.filter(task_id__in=ids).delete()
+        TaskOutput.objects.filter(task_id__in=ids).delete()  # likewise
         # What on_delete=SET_NULL would do, without loading the records. The range
         # keeps SQLite on the retry_of index: after ANALYZE its statistics count the
         # NULLs of a history without retries as one value shared by every row, and

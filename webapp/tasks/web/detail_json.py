@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from webapp.tasks.access.scope import owner_scope, tasks_of
 from webapp.tasks.models import ACTIVE_STATUSES, TaskEvent, TaskRecord
+from webapp.tasks.running import output
 from webapp.tasks.table.query import database_stamp
 from webapp.tasks.web import timeline
 from webapp.tasks.web.representations import BadInput
@@ -43,8 +44,11 @@ def answer(request: HttpRequest, task_id: str) -> HttpResponse:
         record = with_relations(key[1]).get(task_id=key[0])
     except TaskRecord.DoesNotExist:
         raise not_found(task_id) from None
-    response = JsonResponse(as_json(record))
-    if stamp is not None and record.status not in ACTIVE_STATUSES:
+    shown = output.shown(record)
+    response = JsonResponse(as_json(record, shown))
+    # A finished task's output may still be on its way from the worker (settling):
+    # then it is read again, not remembered.
+    if stamp is not None and record.status not in ACTIVE_STATUSES and not shown.settling:
         if len(_remembered) >= REMEMBER_AT_MOST:
             _remembered.clear()
         _remembered[key] = (stamp, response.content)
@@ -78,7 +82,8 @@ def with_relations(owner: int | None) -> QuerySet[TaskRecord]:
         )
         .values("listed")
     )
-    return visible.annotate(
+    # Its output (output.shown) in the same query: a LEFT JOIN on its one row.
+    return visible.select_related("output").annotate(
         retry_of_task_id=Subquery(visible.filter(pk=OuterRef("retry_of_id")).values("task_id")),
         retries_listed=Subquery(retries),
     )
@@ -90,7 +95,7 @@ def retry_ids(listed: str | None) -> list[str]:
     return [str(uuid.UUID(task)) for _, task in sorted(pairs, key=lambda p: -int(p[0]))]
 
 
-def as_json(record: Any) -> dict[str, object]:
+def as_json(record: Any, shown: output.Output) -> dict[str, object]:
     # `record` carries with_relations' annotations, which TaskRecord's type doesn't.
     # It names the task it retries only as far as this reader may see it.
     visible_original = record.retry_of_task_id
@@ -108,6 +113,7 @@ def as_json(record: Any) -> dict[str, object]:
         "attempt_seconds": [_round(a.seconds) for a in times.attempts],
         "events": [{"status": e.status, "at": e.at.isoformat(), "note": e.note} for e in events],
         "retries": retry_ids(record.retries_listed),
+        "output": shown.as_json(),
     }
 
 

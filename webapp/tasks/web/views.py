@@ -31,6 +31,7 @@ from webapp.tasks.access.throttle import seconds_until_allowed
 from webapp.tasks.catalogue import exports
 from webapp.tasks.catalogue.entries import InvalidParams, entry_of
 from webapp.tasks.models import AuditAction, TaskRecord
+from webapp.tasks.running import output
 from webapp.tasks.running.scheduling import read_run_at
 from webapp.tasks.table import live, page
 from webapp.tasks.table.query import (
@@ -261,7 +262,11 @@ def get_record(request: HttpRequest, task_id: str) -> TaskRecord:
     """The task with this id, if this request may see it, or a 404 whose message says
     which id was not found (the same whether it does not exist or is someone else's)."""
     try:
-        return visible_tasks(request).select_related("retry_of").get(task_id=uuid.UUID(task_id))
+        return (
+            visible_tasks(request)
+            .select_related("retry_of", "output")
+            .get(task_id=uuid.UUID(task_id))
+        )
     except (ValueError, TaskRecord.DoesNotExist):
         raise detail_json.not_found(task_id) from None
 
@@ -287,7 +292,9 @@ def task_json(request: HttpRequest, record: TaskRecord) -> dict[str, object]:
     return record.as_json() | {"retry_of": str(retry_of.task_id) if retry_of else None}
 
 
-def detail_context(request: HttpRequest, record: TaskRecord) -> dict[str, object]:
+def detail_context(
+    request: HttpRequest, record: TaskRecord, shown: output.Output
+) -> dict[str, object]:
     events = list(record.events.all())
     return {
         "task": record,
@@ -297,20 +304,30 @@ def detail_context(request: HttpRequest, record: TaskRecord) -> dict[str, object
         "retries": retries_visible(request, record),
         "run_again": run_again_form(record),
         "has_download": exports.missing_file(record) is None,
-        "version": record.updated_at.isoformat(),
+        "version": detail_version(record, shown),
         "poll_seconds": settings.POLL_ACTIVE_SECONDS,
+        "output": shown,
+        # A finished task polls on while its last lines of output are on their way.
+        "polls": not record.is_finished or shown.settling,
     }
+
+
+def detail_version(record: TaskRecord, shown: output.Output) -> str:
+    """What the page's poll sends back as `since`: the record's change and its
+    output's, which change apart (a line logged is no write to the record)."""
+    return f"{record.updated_at.isoformat()}~{shown.version}"
 
 
 def render_detail(request: HttpRequest, record: TaskRecord) -> HttpResponse:
     """The task's page, or its htmx fragment (JSON: detail_json.answer)."""
     answer = answer_for(request)
-    version = record.updated_at.isoformat()
-    if answer is Answer.FRAGMENT and request.GET.get("since") == version:
+    shown = output.shown(record)
+    if answer is Answer.FRAGMENT and request.GET.get("since") == detail_version(record, shown):
         return NothingChanged()
+    context = detail_context(request, record, shown)
     if answer is Answer.PAGE:
-        return render(request, "task_detail.html", detail_context(request, record))
-    response = render(request, "task_detail.html#task-detail", detail_context(request, record))
+        return render(request, "task_detail.html", context)
+    response = render(request, "task_detail.html#task-detail", context)
     if request.GET.get("since") is None:  # an action, not a poll: say what it did
         response.content += messages_oob(request).encode()
     return response
