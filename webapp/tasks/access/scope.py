@@ -29,7 +29,7 @@ def task_owner(request: HttpRequest) -> Any:
 def owner_scope(request: HttpRequest) -> int | None:
     """Whose tasks this request may see: a user id, or None for everyone's. Every
     query that lists, counts, reads or deletes tasks starts from this answer, through
-    `visible_tasks` or a TableQuery (whose owner views.table_query sets from it)."""
+    `visible_tasks` or a TableQuery (whose owner answers.table_query sets from it)."""
     if not settings.DASHBOARD_REQUIRE_LOGIN or may(request, VIEW_ALL):
         return None
     user: Any = request.user  # within a token's role: not scope_of(user)

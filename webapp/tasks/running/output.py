@@ -68,7 +68,7 @@ class Output:
     available: bool = True
     # The run ended and its worker has written all of it.
     final: bool = False
-    # Changes whenever the lines do, for the page's poll (see views.render_detail).
+    # Changes whenever the lines do, for the page's poll (see web/answers.render_detail).
     version: str = ""
     # Finished, but the last lines may still come: the page keeps polling a moment.
     settling: bool = False

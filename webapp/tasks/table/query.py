@@ -72,7 +72,7 @@ class TableQuery:
     """Which tasks the table shows: whose, filters, and where the page starts.
 
     The owner has no default, so no query can be built without saying whose tasks
-    it covers; views.table_query is where requests get theirs (access.scope.owner_scope).
+    it covers; web/answers.table_query is where requests get theirs (access.scope.owner_scope).
     """
 
     owner: int | None  # only this user's tasks (None: everyone's); not in URLs

@@ -27,6 +27,15 @@ from webapp.tasks.models import AuditAction, TaskRecord
 from webapp.tasks.running import scheduling
 from webapp.tasks.tasks import BrokerUnavailable, cancel, launch
 from webapp.tasks.web import audit, clearing
+from webapp.tasks.web.answers import (
+    BROKER_DOWN,
+    get_record,
+    rate_limited,
+    render_detail,
+    render_table,
+    table_query,
+    task_json,
+)
 from webapp.tasks.web.feedback import tell
 from webapp.tasks.web.inputs import read_field
 from webapp.tasks.web.representations import (
@@ -37,15 +46,6 @@ from webapp.tasks.web.representations import (
     answered,
     error_response,
     negotiated,
-)
-from webapp.tasks.web.views import (
-    BROKER_DOWN,
-    get_record,
-    rate_limited,
-    render_detail,
-    render_table,
-    table_query,
-    task_json,
 )
 
 

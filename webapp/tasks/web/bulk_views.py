@@ -17,6 +17,7 @@ from webapp.tasks.running.bulk import Selection
 from webapp.tasks.running.publishing import BrokerUnavailable
 from webapp.tasks.table.query import BadQuery, TableQuery
 from webapp.tasks.web.actions import next_url
+from webapp.tasks.web.answers import BROKER_DOWN
 from webapp.tasks.web.bulk_progress import VERBS, as_json, progress_text, status_region, tasks_text
 from webapp.tasks.web.inputs import form_values, json_object, read_field
 from webapp.tasks.web.representations import (
@@ -28,7 +29,6 @@ from webapp.tasks.web.representations import (
     error_response,
     negotiated,
 )
-from webapp.tasks.web.views import BROKER_DOWN
 
 JSON_FIELDS = {"action", "ids", "filter"}
 

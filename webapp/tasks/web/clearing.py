@@ -22,10 +22,10 @@ from django.utils import timezone
 from webapp.tasks.models import AuditAction, TaskRecord
 from webapp.tasks.running.retention import delete_finished
 from webapp.tasks.web import audit
+from webapp.tasks.web.answers import render_table, table_query
 from webapp.tasks.web.feedback import count_text, tell
 from webapp.tasks.web.inputs import read_field
 from webapp.tasks.web.representations import BadInput, answered
-from webapp.tasks.web.views import render_table, table_query
 
 
 @dataclass(frozen=True)

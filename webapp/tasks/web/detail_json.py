@@ -32,7 +32,7 @@ REMEMBER_AT_MOST = 1000
 
 
 def answer(request: HttpRequest, task_id: str) -> HttpResponse:
-    """The task's JSON, or a 404 naming the id (as views.get_record says it)."""
+    """The task's JSON, or a 404 naming the id (as answers.get_record says it)."""
     try:
         key = (uuid.UUID(task_id), owner_scope(request))
     except ValueError:

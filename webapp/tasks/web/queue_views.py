@@ -18,6 +18,7 @@ from webapp.tasks.models import AuditAction, WorkerStatus
 from webapp.tasks.running import queues
 from webapp.tasks.web import audit
 from webapp.tasks.web.actions import next_url
+from webapp.tasks.web.answers import render_table, table_query
 from webapp.tasks.web.feedback import tell
 from webapp.tasks.web.representations import (
     Answer,
@@ -27,7 +28,6 @@ from webapp.tasks.web.representations import (
     answered,
     negotiated,
 )
-from webapp.tasks.web.views import render_table, table_query
 
 
 @negotiated("GET")

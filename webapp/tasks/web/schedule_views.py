@@ -26,6 +26,7 @@ from webapp.tasks.running import schedules
 from webapp.tasks.tasks import BrokerUnavailable
 from webapp.tasks.web import audit
 from webapp.tasks.web.actions import confirm_page, needs_confirmation
+from webapp.tasks.web.answers import BROKER_DOWN, rate_limited
 from webapp.tasks.web.catalogue_views import LaunchForm, launch_form
 from webapp.tasks.web.feedback import tell
 from webapp.tasks.web.inputs import parse_kind
@@ -38,7 +39,6 @@ from webapp.tasks.web.representations import (
     negotiated,
     query_param,
 )
-from webapp.tasks.web.views import BROKER_DOWN, rate_limited
 
 
 @dataclass(frozen=True)
