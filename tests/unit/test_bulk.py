@@ -18,7 +18,7 @@ from bench.fill import fill_recent
 from webapp.celery import app
 from webapp.tasks import tasks
 from webapp.tasks.catalogue.kinds import Kind
-from webapp.tasks.models import BulkJob, Status, TaskRecord
+from webapp.tasks.models import AuditAction, AuditEntry, BulkJob, Status, TaskRecord
 from webapp.tasks.running import bulk
 
 pytestmark = pytest.mark.django_db
@@ -271,3 +271,15 @@ def test_another_reader_does_not_get_someone_elses_progress(settings: Settings) 
 
     assert answer.status_code == 200
     assert "bulk-status" not in answer.content.decode()
+
+
+def test_a_bulk_action_is_in_the_audit_trail_with_its_count_and_filter() -> None:
+    pending(3)
+    response = post(Client(), {"action": "cancel", "filter": {"status": "PENDING"}})
+
+    assert response.status_code == 202, response.content
+    entry = AuditEntry.objects.get(action=AuditAction.BULK_CANCEL)
+    job = BulkJob.objects.get()
+    assert (entry.count, entry.channel) == (3, "api")
+    assert entry.details["bulk_job"] == job.pk
+    assert entry.details["filter"] == "status=PENDING"

@@ -11,11 +11,12 @@ from django.urls import reverse
 
 from webapp.tasks.access.roles import requires
 from webapp.tasks.access.scope import owner_scope, task_owner, visible_bulk_jobs
-from webapp.tasks.models import BulkJob
+from webapp.tasks.models import AuditAction, BulkJob
 from webapp.tasks.running import bulk
 from webapp.tasks.running.bulk import Selection
 from webapp.tasks.running.publishing import BrokerUnavailable
 from webapp.tasks.table.query import BadQuery, TableQuery
+from webapp.tasks.web import audit
 from webapp.tasks.web.actions import next_url
 from webapp.tasks.web.answers import BROKER_DOWN
 from webapp.tasks.web.bulk_progress import VERBS, as_json, progress_text, status_region, tasks_text
@@ -148,6 +149,13 @@ def bulk_actions(request: HttpRequest) -> HttpResponse:
         job = bulk.start(selection, scope, task_owner(request))
     except BrokerUnavailable:
         return error_response(request, 503, BROKER_DOWN)
+    audit.record(
+        request,
+        AuditAction(f"tasks.bulk_{selection.action}"),
+        count=job.total,
+        bulk_job=job.pk,
+        filter=selection.filter if selection.ids is None else None,
+    )
 
     def json() -> HttpResponse:
         response = JsonResponse(as_json(job), status=202)
