@@ -51,17 +51,24 @@ def name_this_instance(**kwargs: Any) -> None:
 def record_worker_ready(sender: Any, **kwargs: Any) -> None:
     global CONSUMER
     CONSUMER = sender
+    record_worker(sender)
+
+
+def record_worker(consumer: Any) -> None:
+    """This worker's row, written whole: on ready, and again on a heartbeat that finds
+    none (the ready one failed because the tables did not exist yet, as when compose
+    starts workers while web migrates, or the row was removed)."""
     now = timezone.now()
     WorkerStatus.objects.update_or_create(
-        hostname=sender.hostname,
+        hostname=consumer.hostname,
         defaults={
             "instance": INSTANCE,
-            "concurrency": sender.pool.num_processes if sender.pool else 0,
+            "concurrency": consumer.pool.num_processes if consumer.pool else 0,
             "started_at": now,
             "last_seen": now,
             "queues": queues.ASSIGNED,
             # A pause stored while it started, after it read the pauses, applies now.
-            "consuming": queues.reconcile(sender),
+            "consuming": queues.reconcile(consumer),
         },
     )
 
@@ -72,7 +79,9 @@ def record_heartbeat(sender: Any, **kwargs: Any) -> None:
         changes: dict[str, Any] = {"instance": INSTANCE, "last_seen": timezone.now()}
         if CONSUMER is not None:
             changes["consuming"] = queues.reconcile(CONSUMER)
-        WorkerStatus.objects.filter(hostname=sender.eventer.hostname).update(**changes)
+        updated = WorkerStatus.objects.filter(hostname=sender.eventer.hostname).update(**changes)
+        if not updated and CONSUMER is not None:
+            record_worker(CONSUMER)
         for task_id, kind, retries in TaskRecord.mark_lost(WorkerStatus.online_instances()):
             try:
                 publishing.publish(task_id, kind, retries)
