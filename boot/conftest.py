@@ -14,6 +14,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,11 +79,17 @@ class ComposeStack:
         before = self.logs()
         self.is_down = True
         env = {REPLICAS[service]: str(count) for service, count in self.replicas.items()}
+        # A worker still there well after SIGTERM writes where it hangs into its log
+        # (SIGUSR1: Celery's dump of every thread's stack).
+        workers = [name for name in names if "_worker" in name]
+        dump = threading.Timer(STOP_SECONDS / 2, dump_stacks, args=(workers,))
+        dump.start()
         try:
             return self.compose(
                 "down", "--volumes", "--timeout", str(STOP_SECONDS), stderr=True, env=env
             )
         finally:
+            dump.cancel()
             stops = []
             for name, follower in zip(names, followers, strict=True):
                 try:
@@ -168,6 +175,11 @@ class ComposeStack:
 
 def podman(*args: str) -> str:
     return subprocess.run(["podman", *args], capture_output=True, text=True, check=True).stdout
+
+
+def dump_stacks(names: list[str]) -> None:
+    for name in names:
+        subprocess.run(["podman", "kill", "--signal", "USR1", name], capture_output=True)
 
 
 def remove_leftovers() -> None:

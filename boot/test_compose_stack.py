@@ -150,6 +150,22 @@ def test_beat_runs_a_periodic_schedule_made_over_http(compose_stack: ComposeStac
         client.close()
 
 
+def test_a_csv_export_written_by_a_worker_downloads_from_web(compose_stack: ComposeStack) -> None:
+    # The exports volume: the worker container writes the file, web serves it.
+    compose_stack.wait_until_healthy("worker")
+    listed = launch_and_finish(compose_stack)
+
+    export = launch_and_finish(compose_stack, "export")
+    download = httpx.get(
+        f"{compose_stack.web_url}{export['url']}download/",
+        headers={"Authorization": f"Bearer {compose_stack.token}"},
+    )
+
+    assert download.status_code == 200, download.text
+    assert download.headers["Content-Type"].startswith("text/csv")
+    assert str(listed["task_id"]) in download.text
+
+
 def test_flower_asks_for_a_login_and_lists_the_task(
     compose_stack: ComposeStack,
 ) -> None:
