@@ -1,6 +1,9 @@
 """The Celery app, configured only from Django settings under the CELERY_ prefix."""
 
+import logging
 import os
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from celery import Celery
@@ -8,6 +11,26 @@ from celery.app.events import Events
 from celery.events.dispatcher import EventDispatcher
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
+
+logger = logging.getLogger(__name__)
+
+# How long a stopping worker waits to tell others it stops (worker-offline, its row).
+GOODBYE_SECONDS = 3.0
+
+
+def best_effort(call: Callable[[], object], seconds: float, what: str) -> None:
+    """Run `call`, but wait for it `seconds` at most, leaving it behind in a daemon
+    thread after that. For what a stopping worker says as it goes, which the others
+    learn anyway from its missing heartbeats: while the stack stops (podman-compose
+    stops every container at once), looking up a service that just went hung in
+    getaddrinfo, which no timeout of Redis's or the database's covers, past podman's
+    stop timeout, and the worker was killed."""
+    worker = threading.Thread(target=call, daemon=True, name=what)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        logger.warning("gave up on %s after %s s", what, seconds)
+
 
 # How long a worker's event may wait for Redis: a few tries within about two seconds,
 # like task publishing (CELERY_TASK_PUBLISH_RETRY_POLICY).
@@ -30,6 +53,13 @@ class BoundedEventDispatcher(EventDispatcher):
     def send(self, *args: Any, **kwargs: Any) -> Any:
         if kwargs.get("retry") and kwargs.get("retry_policy") is None:
             kwargs["retry_policy"] = EVENT_RETRY_POLICY
+        if args and args[0] == "worker-offline":  # the last thing a worker says
+            best_effort(
+                lambda: super(BoundedEventDispatcher, self).send(*args, **kwargs),
+                GOODBYE_SECONDS,
+                "the worker-offline event",
+            )
+            return None
         return super().send(*args, **kwargs)
 
 

@@ -28,6 +28,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from webapp.celery import GOODBYE_SECONDS, best_effort
 from webapp.tasks import publishing, queues
 from webapp.tasks.models import TaskRecord, WorkerStatus
 
@@ -100,4 +101,9 @@ def record_heartbeat(sender: Any, **kwargs: Any) -> None:
 
 @worker_shutdown.connect
 def record_worker_gone(sender: Any, **kwargs: Any) -> None:
-    WorkerStatus.objects.filter(hostname=sender.hostname).delete()
+    # Otherwise its row ages out (WorkerStatus.ONLINE_WITHIN).
+    best_effort(
+        lambda: WorkerStatus.objects.filter(hostname=sender.hostname).delete(),
+        GOODBYE_SECONDS,
+        "deleting the worker's row",
+    )
