@@ -46,6 +46,9 @@ class ComposeStack:
     is_down: bool = False
     # The replicas `scale` asked for, by service, for `down` to know them all.
     replicas: dict[str, int] = field(default_factory=dict)
+    # What `down` printed; workers still running 3 s before its stop timeout.
+    down_output: str = ""
+    hung: list[str] = field(default_factory=list)
 
     def make_token(self) -> str:
         """A user and a bearer token for curl: web refuses anonymous requests."""
@@ -79,10 +82,11 @@ class ComposeStack:
         before = self.logs()
         self.is_down = True
         env = {REPLICAS[service]: str(count) for service, count in self.replicas.items()}
-        # A worker still there well after SIGTERM writes where it hangs into its log
-        # (SIGUSR1: Celery's dump of every thread's stack).
+        # A worker still there just before podman would kill it writes where it hangs
+        # into its log and ends (SIGABRT: PYTHONFAULTHANDLER's dump of every thread,
+        # which works even while Python code cannot run); the test fails on it.
         workers = [name for name in names if "_worker" in name]
-        dump = threading.Timer(STOP_SECONDS / 2, dump_stacks, args=(workers,))
+        dump = threading.Timer(STOP_SECONDS - 3, self.dump_stacks, args=(workers,))
         dump.start()
         try:
             return self.compose(
@@ -101,6 +105,14 @@ class ComposeStack:
             LOGS.parent.mkdir(exist_ok=True)
             LOGS.write_text(before + "\n" + "\n".join(stops))
             print(f"container logs: {LOGS}")
+
+    def dump_stacks(self, names: list[str]) -> None:
+        for name in names:
+            killed = subprocess.run(
+                ["podman", "kill", "--signal", "ABRT", name], capture_output=True, check=False
+            )
+            if killed.returncode == 0:
+                self.hung.append(name)
 
     def container_ids(self) -> list[str]:
         return podman("ps", "--all", "--quiet", "--no-trunc", "--filter", PROJECT_LABEL).split()
@@ -175,11 +187,6 @@ class ComposeStack:
 
 def podman(*args: str) -> str:
     return subprocess.run(["podman", *args], capture_output=True, text=True, check=True).stdout
-
-
-def dump_stacks(names: list[str]) -> None:
-    for name in names:
-        subprocess.run(["podman", "kill", "--signal", "USR1", name], capture_output=True)
 
 
 def remove_leftovers() -> None:
