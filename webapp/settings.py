@@ -125,9 +125,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # Before anything asks for the Host: probes connect by address (127.0.0.1).
-    "webapp.tasks.middleware.HealthCheckMiddleware",
+    "webapp.tasks.web.middleware.HealthCheckMiddleware",
     # Outermost: drops document-only headers from 204/304 after the others add them.
-    "webapp.tasks.middleware.BodilessResponseMiddleware",
+    "webapp.tasks.web.middleware.BodilessResponseMiddleware",
     # Pages and fragments shrink about 6x. The CSRF token in them is masked afresh
     # for every response, which is what keeps compression from leaking it (BREACH).
     "django.middleware.gzip.GZipMiddleware",
@@ -146,11 +146,11 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Before any view or login check, after everything its 400 needs (htmx, headers).
-    "webapp.tasks.middleware.QueryLimitMiddleware",
+    "webapp.tasks.web.middleware.QueryLimitMiddleware",
     # Refuses a body whose Content-Length is over the limit. Last is early enough:
     # every middleware's __call__ runs before any process_view, where the CSRF check
     # reads the body; and here the 413 gets every header and the htmx form.
-    "webapp.tasks.middleware.BodySizeLimitMiddleware",
+    "webapp.tasks.web.middleware.BodySizeLimitMiddleware",
 ]
 
 ROOT_URLCONF = "webapp.urls"
@@ -167,7 +167,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
-                "webapp.tasks.context_processors.site_links",
+                "webapp.tasks.web.context_processors.site_links",
             ],
         },
     },
@@ -240,7 +240,7 @@ SECURE_PROXY_SSL_HEADER = (
 SILENCED_SYSTEM_CHECKS = ["security.W003"]
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-CSRF_FAILURE_VIEW = "webapp.tasks.views.csrf_failure"
+CSRF_FAILURE_VIEW = "webapp.tasks.web.views.csrf_failure"
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
@@ -326,7 +326,7 @@ CELERY_TASK_TRACK_STARTED = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Tasks go to their kind's queue (kinds.py: "cpu" for CPU-heavy work), everything
+# Tasks go to their kind's queue (catalogue/kinds.py: "cpu" for CPU-heavy work), everything
 # else here; workers say which they serve with -Q (Procfile, compose.yaml).
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Durations of the task kinds are multiplied by this; tests and demos use < 1.
@@ -337,7 +337,7 @@ CELERY_TASK_TIME_LIMIT = TASK_TIME_LIMIT
 # A message delivered to a worker that then vanished as a whole goes back to the
 # queue after this long. A running task's message stays unacknowledged, so a
 # timeout within the time limit would hand a running task to a second worker:
-# refused below. Meanwhile a live worker runs such a task again (workers.py) and
+# refused below. Meanwhile a live worker runs such a task again (running/workers.py) and
 # the late redelivery is skipped. Redis looks for such messages every 10 s (the
 # throttle would make that 100 s).
 BROKER_VISIBILITY_TIMEOUT = env_int("BROKER_VISIBILITY_TIMEOUT", 3600, minimum=1)
@@ -379,13 +379,17 @@ ORPHAN_AFTER_SECONDS = env_float("ORPHAN_AFTER_SECONDS", 30.0, minimum=1.0)
 # deleted, however old.
 _RETENTION = env_str("TASK_RETENTION_DAYS", "30").strip().lower()
 TASK_RETENTION_DAYS = 0 if _RETENTION == "off" else env_int("TASK_RETENTION_DAYS", 30)
-# How often celery beat runs the job (webapp/tasks/retention.py), which also drops the
+# How often celery beat runs the job (webapp/tasks/running/retention.py), which also drops the
 # rows of workers unseen for a day and expired sessions.
 RETENTION_INTERVAL_SECONDS = env_float("RETENTION_INTERVAL_SECONDS", 3600.0, minimum=1.0)
 # Where the CSV export writes its files (created when missing); web and workers must
 # share it. A file goes when its task is deleted, by the dashboard or retention.
 EXPORT_DIR = Path(env_str("EXPORT_DIR", str(BASE_DIR / "var" / "exports")))
-CELERY_IMPORTS = ["webapp.tasks.retention", "webapp.tasks.schedules", "webapp.tasks.demo"]
+CELERY_IMPORTS = [
+    "webapp.tasks.running.retention",
+    "webapp.tasks.running.schedules",
+    "webapp.tasks.catalogue.demo",
+]
 # Beat reads its schedule from the database (django-celery-beat), so schedules made in
 # the dashboard or the admin take effect without a restart; the entries below are
 # copied into those tables when beat starts.

@@ -27,7 +27,7 @@ def celery_call(stack: Stack, name: str, args: str) -> str:
 
 
 def delay_from_code(stack: Stack, call: str) -> str:
-    code = f"from webapp.tasks import demo; print(demo.{call}.id)"
+    code = f"from webapp.tasks.catalogue import demo; print(demo.{call}.id)"
     return stack.manage("shell", "-c", code).strip().splitlines()[-1]
 
 

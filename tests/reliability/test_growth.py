@@ -236,7 +236,7 @@ def test_celery_beat_runs_the_retention_job(migrated: Path, tmp_path: Path) -> N
         wait_for_log(beat.log, "Sending due task apply-retention", 10)
         wait_for_log(stack.services["worker"].log, "retention: deleted 3 finished tasks", 10)
         # What is left: the recent task, and the retention job's own runs, which are
-        # listed as tasks published elsewhere (seen.py: beat sent them).
+        # listed as tasks published elsewhere (running/seen.py: beat sent them).
         assert stack.fetch("SELECT id FROM tasks_taskrecord WHERE kind IS NOT NULL") == [(recent,)]
         assert {
             name for (name,) in stack.fetch("SELECT name FROM tasks_taskrecord WHERE kind IS NULL")

@@ -80,7 +80,8 @@ def test_a_task_committed_but_never_published_is_sent_and_runs(sweeping: Stack) 
         "shell",
         "--verbosity=0",
         "-c",
-        "from webapp.tasks.models import TaskRecord; from webapp.tasks.kinds import Kind; "
+        "from webapp.tasks.models import TaskRecord; "
+        "from webapp.tasks.catalogue.kinds import Kind; "
         "print(TaskRecord.submit(Kind.SHORT).task_id)",
     ).strip()
 

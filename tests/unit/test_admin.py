@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import TaskRecord
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ import pytest
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 
-from webapp.tasks.middleware import BodilessResponseMiddleware
+from webapp.tasks.web.middleware import BodilessResponseMiddleware
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'",

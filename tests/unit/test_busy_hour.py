@@ -19,9 +19,9 @@ from django.test.utils import CaptureQueriesContext
 from pytest_django import Settings
 
 from bench.fill import fill_recent
-from webapp.tasks import dashboard
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import TaskRecord, WorkerStatus
+from webapp.tasks.table import query
 
 pytestmark = [
     pytest.mark.django_db,
@@ -105,7 +105,7 @@ def test_a_busy_hour_costs_the_same_queries_and_about_the_same_work(
     client: Client, settings: Settings, monkeypatch: pytest.MonkeyPatch, scope: str
 ) -> None:
     # The unchanged poll also checks the workers every few seconds: not in the middle.
-    monkeypatch.setattr(dashboard, "WORKER_CHECK_SECONDS", 10**9)
+    monkeypatch.setattr(query, "WORKER_CHECK_SECONDS", 10**9)
     owner = None
     if scope == "own tasks":
         settings.DASHBOARD_REQUIRE_LOGIN = True
@@ -131,7 +131,7 @@ def test_a_busy_hour_costs_the_same_queries_and_about_the_same_work(
     extra = 2 if owner else 0
     assert {name: cost.queries for name, cost in busy.items()} == {
         "page": 5 + extra,
-        # Rendered in full (inside the test's transaction page.py keeps nothing); a
+        # Rendered in full (inside the test's transaction table/page.py keeps nothing); a
         # kept page is one query (test_dashboard_page.py), and its first render one more.
         "page (HTML)": 10 + extra + (1 if owner else 0),
         "changed poll": 15 + extra + (1 if owner else 0),

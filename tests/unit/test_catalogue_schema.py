@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from django.test import RequestFactory
 
-from webapp.tasks.catalogue import Entry, InvalidParams, Param, entries
-from webapp.tasks.inputs import read_launch
-from webapp.tasks.representations import BadInput
+from webapp.tasks.catalogue.entries import Entry, InvalidParams, Param, entries
+from webapp.tasks.web.inputs import read_launch
+from webapp.tasks.web.representations import BadInput
 
 jsonschema = pytest.importorskip("jsonschema")  # check-jsonschema brings it
 

@@ -1,4 +1,4 @@
-"""The dashboard page is rendered once and filled in per response (webapp/tasks/page.py):
+"""The dashboard page is rendered once and filled in per response (webapp/tasks/table/page.py):
 it is the page a fresh render gives, costs one query while nothing changed, carries a
 CSRF token and CSP nonce of its own in every response, and never crosses owners or
 readers."""
@@ -17,9 +17,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pytest_django import Settings
 
-from webapp.tasks import page
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import TaskRecord, WorkerStatus
+from webapp.tasks.table import page
 
 # Outside a transaction: the page is only kept for requests outside one.
 pytestmark = pytest.mark.django_db(transaction=True)

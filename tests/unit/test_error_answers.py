@@ -9,9 +9,9 @@ from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 from django_htmx.middleware import HtmxMiddleware
 
-from webapp.tasks import views
-from webapp.tasks.middleware import QueryLimitMiddleware
-from webapp.tasks.representations import Answer, answer_for
+from webapp.tasks.web import views
+from webapp.tasks.web.middleware import QueryLimitMiddleware
+from webapp.tasks.web.representations import Answer, answer_for
 
 TOO_MANY_FIELDS = "/tasks/?" + "a&" * 1001 + "format=json"
 FORMS = {

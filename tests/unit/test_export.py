@@ -13,9 +13,10 @@ from django.test import Client
 from django.utils import timezone
 from pytest_django import Settings
 
-from webapp.tasks import exports, retention, work
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue import bodies, exports
+from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import Status, TaskRecord
+from webapp.tasks.running import retention
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +44,9 @@ def finished(kind: Kind, owner: User | None, status: Status = Status.SUCCESS) ->
 
 def export(owner: User | None, reported: list[int], **params: Any) -> tuple[TaskRecord, Any]:
     record = TaskRecord.submit(Kind.EXPORT, owner=owner, params=params)
-    result = work.run(Kind.EXPORT, 1.0, reported.append, params=params, task_id=str(record.task_id))
+    result = bodies.run(
+        Kind.EXPORT, 1.0, reported.append, params=params, task_id=str(record.task_id)
+    )
     return record, result
 
 
@@ -64,7 +67,7 @@ def bob() -> User:
 def test_it_writes_the_owners_filtered_tasks_in_batches_reporting_progress(
     alice: User, bob: User, export_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(work, "EXPORT_BATCH", 2)
+    monkeypatch.setattr(bodies, "EXPORT_BATCH", 2)
     hers = [finished(Kind.SHORT, alice) for _ in range(5)]
     failed = finished(Kind.FAILING, alice, Status.FAILURE)
     finished(Kind.SHORT, bob)  # someone else's: never in her file

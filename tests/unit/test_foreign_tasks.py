@@ -1,4 +1,4 @@
-"""Tasks published outside the dashboard (seen.py): one record per task id, counted
+"""Tasks published outside the dashboard (running/seen.py): one record per task id, counted
 by the triggers like ours, never sent again by the dashboard, shown to staff only."""
 
 import uuid
@@ -13,10 +13,10 @@ from django.utils import timezone
 
 from tests.unit.test_rollups import assert_exact
 from tests.unit.test_table_poll import HTMX, version_in
-from webapp.tasks import charts, dashboard
 from webapp.tasks.access import status_counts_of, tasks_of
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import Status, TaskRecord
+from webapp.tasks.table import charts, query
 
 pytestmark = pytest.mark.django_db
 
@@ -110,7 +110,7 @@ def test_the_table_summarises_arguments_and_the_page_shows_them_whole(client: Cl
 def test_the_unchanged_poll_is_still_one_query_with_foreign_tasks(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dashboard, "WORKER_CHECK_SECONDS", 10**9)
+    monkeypatch.setattr(query, "WORKER_CHECK_SECONDS", 10**9)
     for number in range(30):
         TaskRecord.mark_succeeded(foreign("demo.add", number, 1), number + 1)
     TaskRecord.submit(Kind.INSTANT)

@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth.models import User
 
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import Status, TaskRecord
 
 pytestmark = pytest.mark.django_db

@@ -11,9 +11,9 @@ from pytest_django import DjangoAssertNumQueries
 
 from conftest import wait_for
 from webapp.celery import app as celery_app
-from webapp.tasks import publishing
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import Status, TaskRecord
+from webapp.tasks.running import publishing
 
 pytestmark = pytest.mark.django_db
 
@@ -135,7 +135,7 @@ def test_the_markers_of_many_publishes_are_written_together(
 
 
 def test_a_foreign_task_waiting_without_a_marker_is_never_sent_as_ours(sent: list[str]) -> None:
-    # Published elsewhere (seen.py): no marker of ours, and not ours to send.
+    # Published elsewhere (running/seen.py): no marker of ours, and not ours to send.
     foreign_id = "0b6f0d6e-8f7c-4c1e-9d55-3a1d2c9e7f01"
     TaskRecord.seen(foreign_id, "demo.add", [1, 2], {}, note="published elsewhere")
     TaskRecord.objects.filter(task_id=foreign_id).update(

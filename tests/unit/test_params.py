@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
-from webapp.tasks.catalogue import Param, ParamError
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue.entries import Param, ParamError
+from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import TaskRecord
 
 SECONDS = Param("seconds", "int", 10, minimum=0, maximum=100)

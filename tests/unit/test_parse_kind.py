@@ -2,9 +2,9 @@
 
 import pytest
 
-from webapp.tasks.inputs import parse_kind
-from webapp.tasks.kinds import Kind
-from webapp.tasks.representations import BadInput
+from webapp.tasks.catalogue.kinds import Kind
+from webapp.tasks.web.inputs import parse_kind
+from webapp.tasks.web.representations import BadInput
 
 
 @pytest.mark.parametrize(

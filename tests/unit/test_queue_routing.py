@@ -7,9 +7,9 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from webapp.celery import app as celery_app
-from webapp.tasks import publishing
-from webapp.tasks.kinds import Kind, kinds_of, queue_names
+from webapp.tasks.catalogue.kinds import Kind, kinds_of, queue_names
 from webapp.tasks.models import TaskRecord
+from webapp.tasks.running import publishing
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from pytest_django import Settings
 
-from webapp.tasks import catalogue, dashboard
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue import entries as catalogue
+from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import ApiToken, QueueState, TaskRecord
+from webapp.tasks.table import query
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -42,7 +43,7 @@ def many_queues(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_unchanged_poll_is_one_query_however_many_queues(
     client: Client, setup: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dashboard, "WORKER_CHECK_SECONDS", 10**9)
+    monkeypatch.setattr(query, "WORKER_CHECK_SECONDS", 10**9)
     if setup == "a queue per kind":
         request.getfixturevalue("many_queues")
     for kind in Kind:

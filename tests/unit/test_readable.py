@@ -12,9 +12,10 @@ from django.test import Client
 from django.utils import timezone
 from pytest_django import Settings
 
-from webapp.tasks import tasks, timeline
-from webapp.tasks.kinds import Kind
+from webapp.tasks import tasks
+from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import Status, TaskEvent, TaskRecord
+from webapp.tasks.web import timeline
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}

@@ -7,7 +7,7 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 from django_htmx.middleware import HtmxMiddleware
 
-from webapp.tasks.representations import Answer, answer_for, answered
+from webapp.tasks.web.representations import Answer, answer_for, answered
 
 
 def request_with(**headers: str) -> object:

@@ -13,9 +13,9 @@ from django.test import Client
 from django.utils import timezone
 from pytest_django import Settings
 
-from webapp.tasks import retention
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import Status, StatusCount, TaskEvent, TaskRecord, WorkerStatus
+from webapp.tasks.running import retention
 
 pytestmark = pytest.mark.django_db
 

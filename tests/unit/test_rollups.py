@@ -9,10 +9,11 @@ from django.contrib.auth.models import User
 from django.db import connection, models
 from django.utils import timezone
 
-from webapp.tasks import charts, retention
 from webapp.tasks.access import status_counts_of
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import FinishedMinute, OwnerStatusCount, Status, TaskRecord
+from webapp.tasks.running import retention
+from webapp.tasks.table import charts
 
 pytestmark = pytest.mark.django_db
 

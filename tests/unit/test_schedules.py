@@ -25,9 +25,10 @@ from django_celery_beat.models import (
 )
 
 from webapp.supervisor import PROCFILE, read_procfile
-from webapp.tasks import dashboard, schedules
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import ApiToken, Schedule, TaskRecord
+from webapp.tasks.running import schedules
+from webapp.tasks.table import query
 
 pytestmark = pytest.mark.django_db
 JSON = {"Accept": "application/json"}
@@ -385,7 +386,7 @@ def version_in(fragment: bytes) -> str:
 def test_the_unchanged_poll_is_one_query_however_many_schedules(
     client: Client, count: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dashboard, "WORKER_CHECK_SECONDS", 10**9)
+    monkeypatch.setattr(query, "WORKER_CHECK_SECONDS", 10**9)
     for _ in range(count):
         schedules.save_schedule(
             schedules.ScheduleData(kind=Kind.SHORT, params={"seconds": 1}, enabled=True, every=5)

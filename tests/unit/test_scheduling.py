@@ -12,11 +12,12 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from webapp.tasks import dashboard, scheduling
 from webapp.tasks.access import status_counts_of
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import Status, StatusCount, TaskRecord
-from webapp.tasks.publishing import BrokerUnavailable
+from webapp.tasks.running import scheduling
+from webapp.tasks.running.publishing import BrokerUnavailable
+from webapp.tasks.table import query
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -156,7 +157,7 @@ def test_scheduled_tasks_have_their_own_count_for_everyone_and_their_owner() -> 
 def test_the_unchanged_poll_is_still_one_query_with_tasks_scheduled(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dashboard, "WORKER_CHECK_SECONDS", 10**9)
+    monkeypatch.setattr(query, "WORKER_CHECK_SECONDS", 10**9)
     for seconds in (30, 600, 86400):
         schedule(seconds)
     fragment = client.get("/tasks/", headers=HTMX).content

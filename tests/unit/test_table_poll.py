@@ -8,9 +8,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from webapp.tasks import dashboard
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import Status, TaskRecord
+from webapp.tasks.table import query
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -41,7 +41,7 @@ def test_unchanged_poll_is_one_query_and_a_bare_204(
 ) -> None:
     # The stamp also moves every WORKER_CHECK_SECONDS (worker liveness): a render and
     # a poll on either side of such a boundary would recompute; not what this checks.
-    monkeypatch.setattr(dashboard, "WORKER_CHECK_SECONDS", 10**9)
+    monkeypatch.setattr(query, "WORKER_CHECK_SECONDS", 10**9)
     add_finished_tasks(history)
     version = version_in(client.get("/tasks/", headers=HTMX).content)
 

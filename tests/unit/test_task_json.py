@@ -9,9 +9,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from pytest_django import Settings
 
-from webapp.tasks import dashboard
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import TaskRecord
+from webapp.tasks.table import query
 
 pytestmark = [
     pytest.mark.django_db,
@@ -26,7 +26,7 @@ JSON = {"Accept": "application/json"}
 def no_worker_check(monkeypatch: pytest.MonkeyPatch) -> None:
     # The change stamp also moves every few seconds (worker liveness), which would
     # make a read between two others miss now and then; not what these check.
-    monkeypatch.setattr(dashboard, "WORKER_CHECK_SECONDS", 10**9)
+    monkeypatch.setattr(query, "WORKER_CHECK_SECONDS", 10**9)
 
 
 def finished_task(owner: User | None = None) -> TaskRecord:

@@ -5,7 +5,7 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import Status, TaskRecord
 from webapp.tasks.tasks import run_task
 
@@ -29,7 +29,7 @@ def test_run_task_marks_its_record_failed_on_an_exception(
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("webapp.tasks.work.run", explode)
+    monkeypatch.setattr("webapp.tasks.catalogue.bodies.run", explode)
     task = TaskRecord.objects.create(kind=Kind.SHORT)
 
     run_task.apply(args=(int(Kind.SHORT),), task_id=str(task.task_id))
@@ -65,7 +65,7 @@ def test_an_instant_task_whose_body_fails_is_recorded_started_then_failed(
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("webapp.tasks.work.run", explode)
+    monkeypatch.setattr("webapp.tasks.catalogue.bodies.run", explode)
     task = TaskRecord.submit(Kind.INSTANT)
 
     run_task.apply(args=(int(Kind.INSTANT),), task_id=str(task.task_id))

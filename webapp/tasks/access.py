@@ -32,7 +32,7 @@ from webapp.tasks.models import (
     StatusCount,
     TaskRecord,
 )
-from webapp.tasks.representations import Answer, answer_for, error_response
+from webapp.tasks.web.representations import Answer, answer_for, error_response
 
 logger = logging.getLogger(__name__)
 

@@ -9,4 +9,4 @@ class TasksConfig(AppConfig):
     def ready(self) -> None:
         # Every process of the app (web, worker, beat) keeps the records of tasks
         # published outside the dashboard: the signal receivers connect on import.
-        from webapp.tasks import seen  # noqa: F401
+        from webapp.tasks.running import seen  # noqa: F401

@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import CsrfViewMiddleware
 
-from webapp.tasks.representations import error_response
+from webapp.tasks.web.representations import error_response
 
 
 def is_script_request(request: HttpRequest) -> bool:

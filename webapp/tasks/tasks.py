@@ -25,13 +25,11 @@ from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
 
 from webapp.celery import app
-from webapp.tasks import (
-    work,
-    workers,  # also registers the heartbeat receivers
-)
-from webapp.tasks.kinds import Kind
+from webapp.tasks.catalogue import bodies
+from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import Schedule, Status, TaskRecord
-from webapp.tasks.publishing import BrokerUnavailable, publish
+from webapp.tasks.running import workers  # also registers the heartbeat receivers
+from webapp.tasks.running.publishing import BrokerUnavailable, publish
 
 __all__ = ["BrokerUnavailable", "cancel", "launch", "run_task"]
 
@@ -39,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 # Retries of a transient failure wait RETRY_BACKOFF_SECONDS * 2**attempt (scaled).
 MAX_RETRIES = 3
-RETRY_BACKOFF_SECONDS = work.RETRY_BACKOFF_SECONDS
+RETRY_BACKOFF_SECONDS = bodies.RETRY_BACKOFF_SECONDS
 
 
 class TaskRequest(Request):
@@ -91,7 +89,7 @@ def run_task(self: Task[Any, Any], kind: int) -> Any:
     params = TaskRecord.params_of(task_id)
 
     def body() -> Any:
-        return work.run(
+        return bodies.run(
             Kind(kind),
             scale=settings.TASK_TIME_SCALE,
             report=lambda percent: TaskRecord.report_progress(task_id, percent),
@@ -101,7 +99,7 @@ def run_task(self: Task[Any, Any], kind: int) -> Any:
         )
 
     try:
-        if work.returns_at_once(Kind(kind), settings.TASK_TIME_SCALE, params):
+        if bodies.returns_at_once(Kind(kind), settings.TASK_TIME_SCALE, params):
             # Start and finish share one commit (see TaskRecord.run_at_once).
             started, result = TaskRecord.run_at_once(task_id, worker, workers.INSTANCE, body)
             if not started:
@@ -110,11 +108,11 @@ def run_task(self: Task[Any, Any], kind: int) -> Any:
         if not TaskRecord.mark_started(task_id, worker=worker, instance=workers.INSTANCE):
             # Cancelled or deleted before a worker got to it, finished, or running
             # already: a second copy of its message (redelivered by Redis, or sent
-            # again by workers.py or publishing.py). Do none of the work.
+            # again by running/workers.py or running/publishing.py). Do none of the work.
             logger.info("skipping task %s: it is no longer waiting to run", task_id)
             return None
         result = body()
-    except work.TransientError as exc:
+    except bodies.TransientError as exc:
         error = f"{type(exc).__name__}: {exc}"
         if attempt >= MAX_RETRIES:
             TaskRecord.mark_failed(task_id, f"{error} (gave up after {attempt + 1} tries)")

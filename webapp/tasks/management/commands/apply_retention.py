@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from webapp.tasks.retention import apply_retention
+from webapp.tasks.running.retention import apply_retention
 
 
 class Command(BaseCommand):

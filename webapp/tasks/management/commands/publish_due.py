@@ -1,5 +1,5 @@
 """`manage.py publish_due`: the scheduler process. It publishes each scheduled task
-(`eta`, `countdown`) when it is due, until SIGTERM or SIGINT; see scheduling.py."""
+(`eta`, `countdown`) when it is due, until SIGTERM or SIGINT; see running/scheduling.py."""
 
 import signal
 import threading
@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from webapp.tasks import scheduling
+from webapp.tasks.running import scheduling
 
 
 class Command(BaseCommand):

@@ -1,0 +1,1 @@
+"""What can be launched: catalogue entries, their kinds and the bodies that run."""

@@ -1,0 +1,1 @@
+"""The live table: its query, the shared live fragment, the kept page, the charts."""

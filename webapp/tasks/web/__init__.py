@@ -1,0 +1,1 @@
+"""The web side: views, actions, how an answer is negotiated, forms and URLs."""
