@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from webapp.tasks import workers
 from webapp.tasks.models import WorkerStatus
+from webapp.tasks.running import workers
 
 pytestmark = pytest.mark.django_db
 

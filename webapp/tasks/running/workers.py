@@ -29,7 +29,6 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from webapp.celery import GOODBYE_SECONDS, best_effort
-from webapp.tasks import publishing, queues
 from webapp.tasks.models import TaskRecord, WorkerStatus
 from webapp.tasks.running import publishing, queues
 

@@ -1,0 +1,1 @@
+"""Metrics per kind and queue: histogram bins, percentiles from the rollup, charts, Prometheus."""
