@@ -14,8 +14,9 @@ import secrets
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,12 @@ from boot.ports import port_is_free
 from conftest import ROOT, wait_for
 
 PROJECT = "task-dashboard-boot-test"
-SERVICES = ("db", "redis", "web", "worker", "worker-cpu", "beat", "flower")
+PROJECT_LABEL = f"label=io.podman.compose.project={PROJECT}"
+# compose.yaml's replica counts, which podman-compose's `down` must be told.
+REPLICAS = {"worker": "WORKER_REPLICAS", "worker-cpu": "CPU_WORKER_REPLICAS"}
+# How long `down` lets each container stop on SIGTERM before podman kills it.
+STOP_SECONDS = 20
+SERVICES = ("db", "redis", "web", "worker", "worker-cpu", "beat", "scheduler", "flower")
 COMPOSE = [str(Path(sys.executable).parent / "podman-compose")]
 LOGS = ROOT / "var" / "compose-test.log"
 
@@ -37,6 +43,12 @@ class ComposeStack:
     flower_url: str
     flower_auth: tuple[str, str]
     token: str = ""
+    is_down: bool = False
+    # The replicas `scale` asked for, by service, for `down` to know them all.
+    replicas: dict[str, int] = field(default_factory=dict)
+    # What `down` printed; workers still running 3 s before its stop timeout.
+    down_output: str = ""
+    hung: list[str] = field(default_factory=list)
 
     def make_token(self) -> str:
         """A user and a bearer token for curl: web refuses anonymous requests."""
@@ -47,18 +59,90 @@ class ComposeStack:
         )  # fmt: skip
         return podman("exec", web, "python", "manage.py", "create_token", "boot").strip()
 
-    def compose(self, *args: str, timeout: float = 600) -> str:
+    def scale(self, service: str, replicas: int) -> None:
+        self.compose("up", "--detach", "--scale", f"{service}={replicas}")
+        self.replicas[service] = replicas
+
+    def down(self) -> str:
+        """`down` as README says to run it after a `--scale`: with the same counts in
+        compose.yaml's replica variables, which podman-compose (1.6) needs to stop and
+        remove the extra replicas (before the services they depend on). The
+        containers' logs, their shutdown included, go to var/compose-test.log.
+        Returns what `down` printed."""
+        names = [name for service in SERVICES for name in self.containers(service)]
+        followers = [
+            subprocess.Popen(
+                ["podman", "logs", "--follow", "--since", "1s", name],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for name in names
+        ]
+        before = self.logs()
+        self.is_down = True
+        env = {REPLICAS[service]: str(count) for service, count in self.replicas.items()}
+        # A worker still there just before podman would kill it writes where it hangs
+        # into its log and ends (SIGABRT: PYTHONFAULTHANDLER's dump of every thread,
+        # which works even while Python code cannot run); the test fails on it.
+        workers = [name for name in names if "_worker" in name]
+        dump = threading.Timer(STOP_SECONDS - 3, self.dump_stacks, args=(workers,))
+        dump.start()
+        try:
+            return self.compose(
+                "down", "--volumes", "--timeout", str(STOP_SECONDS), stderr=True, env=env
+            )
+        finally:
+            dump.cancel()
+            stops = []
+            for name, follower in zip(names, followers, strict=True):
+                try:
+                    out, _ = follower.communicate(timeout=10)
+                except subprocess.TimeoutExpired:
+                    follower.kill()
+                    out, _ = follower.communicate()
+                stops.append(f"--- {name} (stopping)\n{out}")
+            LOGS.parent.mkdir(exist_ok=True)
+            LOGS.write_text(before + "\n" + "\n".join(stops))
+            print(f"container logs: {LOGS}")
+
+    def dump_stacks(self, names: list[str]) -> None:
+        for name in names:
+            killed = subprocess.run(
+                ["podman", "kill", "--signal", "ABRT", name], capture_output=True, check=False
+            )
+            if killed.returncode == 0:
+                self.hung.append(name)
+
+    def container_ids(self) -> list[str]:
+        return podman("ps", "--all", "--quiet", "--no-trunc", "--filter", PROJECT_LABEL).split()
+
+    def leftovers(self) -> str:
+        """Containers, volumes and the network of this project that exist."""
+        containers = podman("ps", "--all", "--format", "{{.Names}}", "--filter", PROJECT_LABEL)
+        volumes = podman("volume", "ls", "--format", "{{.Name}}", "--filter", PROJECT_LABEL)
+        networks = podman("network", "ls", "--format", "{{.Name}}", "--filter", f"name={PROJECT}")
+        return (containers + volumes + networks).strip()
+
+    def compose(
+        self,
+        *args: str,
+        timeout: float = 600,
+        stderr: bool = False,
+        env: dict[str, str] | None = None,
+    ) -> str:
         result = subprocess.run(
             [*COMPOSE, "--project-name", PROJECT, "--env-file", str(self.env_file),
              "--file", str(ROOT / "compose.yaml"), *args],
-            env=self.env, capture_output=True, text=True, timeout=timeout, check=False,
+            env=self.env | (env or {}), capture_output=True, text=True, timeout=timeout,
+            check=False,
         )  # fmt: skip
         if result.returncode != 0:
             raise AssertionError(
                 f"podman-compose {' '.join(args)} failed ({result.returncode}):\n"
                 f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
             )
-        return result.stdout
+        return result.stdout + result.stderr if stderr else result.stdout
 
     def containers(self, service: str) -> list[str]:
         names = podman(
@@ -105,20 +189,11 @@ def podman(*args: str) -> str:
     return subprocess.run(["podman", *args], capture_output=True, text=True, check=True).stdout
 
 
-def leftovers() -> str:
-    label = f"label=io.podman.compose.project={PROJECT}"
-    containers = podman("ps", "--all", "--format", "{{.Names}}", "--filter", label)
-    volumes = podman("volume", "ls", "--format", "{{.Name}}", "--filter", label)
-    return (containers + volumes).strip()
-
-
 def remove_leftovers() -> None:
-    """podman-compose down knows only the replicas compose.yaml declares, not
-    those `--scale` added; remove whatever of this project is left."""
-    label = f"label=io.podman.compose.project={PROJECT}"
-    for name in podman("ps", "--all", "--format", "{{.Names}}", "--filter", label).split():
+    """What a failed run left of this project: its containers, volumes and network."""
+    for name in podman("ps", "--all", "--format", "{{.Names}}", "--filter", PROJECT_LABEL).split():
         subprocess.run(["podman", "rm", "--force", "--depend", "--time", "10", name], check=False)
-    for name in podman("volume", "ls", "--format", "{{.Name}}", "--filter", label).split():
+    for name in podman("volume", "ls", "--format", "{{.Name}}", "--filter", PROJECT_LABEL).split():
         subprocess.run(["podman", "volume", "rm", "--force", name], check=False)
     subprocess.run(
         ["podman", "network", "rm", "--force", f"{PROJECT}_default"],
@@ -140,11 +215,6 @@ def compose_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeS
                 "pick other ports with COMPOSE_TEST_WEB_PORT / "
                 "COMPOSE_TEST_FLOWER_PORT."
             )
-    if leftovers():
-        pytest.fail(
-            f"containers or volumes of project {PROJECT} exist from an earlier run: "
-            f"{leftovers()!r}; remove them with `podman-compose -p {PROJECT} down -v`"
-        )
     # An empty env file, so a developer's .env does not leak into the test.
     env_file = tmp_path_factory.mktemp("compose") / "empty.env"
     env_file.write_text("")
@@ -169,19 +239,25 @@ def compose_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeS
         flower_url=f"http://127.0.0.1:{flower_port}",
         flower_auth=flower_auth,
     )
+    if left := stack.leftovers():
+        pytest.fail(
+            f"containers, volumes or the network of project {PROJECT} exist from an "
+            f"earlier run: {left!r}; remove them with "
+            f"`podman-compose -p {PROJECT} down -v --remove-orphans`"
+        )
     try:
         stack.compose("up", "--detach")
         stack.token = stack.make_token()
         yield stack
     finally:
-        LOGS.parent.mkdir(exist_ok=True)
-        LOGS.write_text(stack.logs())
-        print(f"container logs: {LOGS}")
+        # The last test takes the stack down and checks it; this is for a run that
+        # stopped before it.
         try:
-            stack.compose("down", "--volumes", "--timeout", "10")
+            if not stack.is_down:
+                stack.down()
         finally:
             remove_leftovers()
-        assert not leftovers(), f"left behind after down: {leftovers()}"
+        assert not stack.leftovers(), f"left behind after down: {stack.leftovers()}"
 
 
 def curl(token: str, *args: str) -> dict[str, object]:

@@ -28,6 +28,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from webapp.celery import GOODBYE_SECONDS, best_effort
 from webapp.tasks.models import TaskRecord, WorkerStatus
 from webapp.tasks.running import publishing, queues
 
@@ -51,17 +52,24 @@ def name_this_instance(**kwargs: Any) -> None:
 def record_worker_ready(sender: Any, **kwargs: Any) -> None:
     global CONSUMER
     CONSUMER = sender
+    record_worker(sender)
+
+
+def record_worker(consumer: Any) -> None:
+    """This worker's row, written whole: on ready, and again on a heartbeat that finds
+    none (the ready one failed because the tables did not exist yet, as when compose
+    starts workers while web migrates, or the row was removed)."""
     now = timezone.now()
     WorkerStatus.objects.update_or_create(
-        hostname=sender.hostname,
+        hostname=consumer.hostname,
         defaults={
             "instance": INSTANCE,
-            "concurrency": sender.pool.num_processes if sender.pool else 0,
+            "concurrency": consumer.pool.num_processes if consumer.pool else 0,
             "started_at": now,
             "last_seen": now,
             "queues": queues.ASSIGNED,
             # A pause stored while it started, after it read the pauses, applies now.
-            "consuming": queues.reconcile(sender),
+            "consuming": queues.reconcile(consumer),
         },
     )
 
@@ -72,7 +80,9 @@ def record_heartbeat(sender: Any, **kwargs: Any) -> None:
         changes: dict[str, Any] = {"instance": INSTANCE, "last_seen": timezone.now()}
         if CONSUMER is not None:
             changes["consuming"] = queues.reconcile(CONSUMER)
-        WorkerStatus.objects.filter(hostname=sender.eventer.hostname).update(**changes)
+        updated = WorkerStatus.objects.filter(hostname=sender.eventer.hostname).update(**changes)
+        if not updated and CONSUMER is not None:
+            record_worker(CONSUMER)
         for task_id, kind, retries in TaskRecord.mark_lost(WorkerStatus.online_instances()):
             try:
                 publishing.publish(task_id, kind, retries)
@@ -91,4 +101,9 @@ def record_heartbeat(sender: Any, **kwargs: Any) -> None:
 
 @worker_shutdown.connect
 def record_worker_gone(sender: Any, **kwargs: Any) -> None:
-    WorkerStatus.objects.filter(hostname=sender.hostname).delete()
+    # Otherwise its row ages out (WorkerStatus.ONLINE_WITHIN).
+    best_effort(
+        lambda: WorkerStatus.objects.filter(hostname=sender.hostname).delete(),
+        GOODBYE_SECONDS,
+        "deleting the worker's row",
+    )
