@@ -12,16 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import Stack, free_port, start_web, wait_for
-from tests.integration.conftest import wait_for_status
-
-USERS = """
-from django.contrib.auth.models import User
-for name in ("gina", "hank"):
-    User.objects.filter(username=name).delete()
-    User.objects.create_user(name, password=f"{name}-secret-pw")
-print(*(User.objects.get(username=name).pk for name in ("gina", "hank")))
-"""
+from conftest import Stack, wait_for
+from tests.integration.conftest import users_with_tokens, wait_for_status
 
 # Queued tasks of one owner, as many as asked, straight into the database (a message
 # each would be the test's cost, not the bulk action's): kind long, submitted now, so
@@ -44,22 +36,8 @@ def users(stack: Stack) -> Iterator[dict[str, Any]]:
     """Two users of a dashboard with login on, each with a token, speaking like curl."""
     if stack.env["DATABASE_URL"].startswith("postgres"):
         pytest.skip("fills the SQLite database directly")
-    ids = stack.manage("shell", "-c", USERS).splitlines()[-1].split()
-    tokens = {name: stack.manage("create_token", name).strip() for name in ("gina", "hank")}
-    port = free_port()
-    web = start_web(stack, port, env=stack.env | {"DASHBOARD_REQUIRE_LOGIN": "true"})
-    clients = {
-        name: httpx.Client(
-            base_url=f"http://127.0.0.1:{port}",
-            headers={"Authorization": f"Bearer {token}", "Accept": "*/*"},
-            timeout=30,
-        )
-        for name, token in tokens.items()
-    }
-    yield clients | {"ids": dict(zip(("gina", "hank"), map(int, ids), strict=True))}
-    for client in clients.values():
-        client.close()
-    web.stop()
+    with users_with_tokens(stack, ("gina", "hank"), timeout=30) as (clients, ids):
+        yield clients | {"ids": ids}
 
 
 def queue_directly(stack: Stack, owner: int, count: int) -> None:

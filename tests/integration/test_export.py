@@ -9,36 +9,15 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from conftest import Stack, free_port, start_web
-from tests.integration.conftest import wait_for_status
-
-USERS = """
-from django.contrib.auth.models import User
-for name in ("erin", "frank"):
-    User.objects.filter(username=name).delete()
-    User.objects.create_user(name, password=f"{name}-secret-pw")
-"""
+from conftest import Stack
+from tests.integration.conftest import users_with_tokens, wait_for_status
 
 
 @pytest.fixture(scope="module")
 def users(stack: Stack) -> Iterator[dict[str, httpx.Client]]:
     """Two users of a dashboard with login on, each with a token, speaking like curl."""
-    stack.manage("shell", "-c", USERS)
-    tokens = {name: stack.manage("create_token", name).strip() for name in ("erin", "frank")}
-    port = free_port()
-    web = start_web(stack, port, env=stack.env | {"DASHBOARD_REQUIRE_LOGIN": "true"})
-    clients = {
-        name: httpx.Client(
-            base_url=f"http://127.0.0.1:{port}",
-            headers={"Authorization": f"Bearer {token}", "Accept": "*/*"},
-            timeout=15,
-        )
-        for name, token in tokens.items()
-    }
-    yield clients
-    for client in clients.values():
-        client.close()
-    web.stop()
+    with users_with_tokens(stack, ("erin", "frank")) as (clients, _ids):
+        yield clients
 
 
 def launch(client: httpx.Client, **fields: str) -> str:

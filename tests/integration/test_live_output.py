@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import Stack, free_port, start_web, wait_for
-from tests.integration.conftest import wait_for_status
+from conftest import Stack, wait_for
+from tests.integration.conftest import users_with_tokens, wait_for_status
 from tests.integration.test_every_task_seen import celery_call
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -128,33 +128,11 @@ def test_logged_markup_is_shown_as_text_on_the_page_and_in_its_fragment(
         assert "<img src=x" not in answer
 
 
-USERS = """
-from django.contrib.auth.models import User
-for name in ("gina", "hal"):
-    User.objects.filter(username=name).delete()
-    User.objects.create_user(name, password=f"{name}-secret-pw")
-"""
-
-
 @pytest.fixture(scope="module")
 def users(stack: Stack) -> Iterator[dict[str, httpx.Client]]:
     """Two users of a dashboard with login on, each with a token, speaking like curl."""
-    stack.manage("shell", "-c", USERS)
-    tokens = {name: stack.manage("create_token", name).strip() for name in ("gina", "hal")}
-    port = free_port()
-    web = start_web(stack, port, env=stack.env | {"DASHBOARD_REQUIRE_LOGIN": "true"})
-    clients = {
-        name: httpx.Client(
-            base_url=f"http://127.0.0.1:{port}",
-            headers={"Authorization": f"Bearer {token}", "Accept": "*/*"},
-            timeout=15,
-        )
-        for name, token in tokens.items()
-    }
-    yield clients
-    for each in clients.values():
-        each.close()
-    web.stop()
+    with users_with_tokens(stack, ("gina", "hal")) as (clients, _ids):
+        yield clients
 
 
 def test_another_users_task_output_is_not_shown_to_him(users: dict[str, httpx.Client]) -> None:

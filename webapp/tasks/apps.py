@@ -10,4 +10,4 @@ class TasksConfig(AppConfig):
         # Every process of the app (web, worker, beat) keeps the records of tasks
         # published outside the dashboard, and every worker what its tasks log (their
         # output): the signal receivers connect on import.
-        from webapp.tasks.running import output  # noqa: F401
+        from webapp.tasks.running import output, seen  # noqa: F401

@@ -5,18 +5,9 @@ from dataclasses import dataclass
 
 from webapp.tasks.metrics.reading import PERCENTILES, Report
 from webapp.tasks.models import FINISHED_STATUSES, MetricBin, Status
+from webapp.tasks.table.charts import Bar  # one bar, whichever chart
 
 WIDTH, HEIGHT = 600, 160  # the plot area inside each chart's viewBox (600 x 180)
-
-
-@dataclass(frozen=True)
-class Bar:
-    x: float
-    y: float
-    width: float
-    height: float
-    css: str
-    label: str
 
 
 @dataclass(frozen=True)
