@@ -127,8 +127,10 @@ class Stack:
             return list(db.execute(query).fetchall())
 
     def active_task_count(self) -> int:
+        # As the table counts active (its poll stays fast): a scheduled task too.
         rows = self.fetch(
-            "SELECT count(*) FROM tasks_taskrecord WHERE status IN ('PENDING', 'STARTED', 'RETRY')"
+            "SELECT count(*) FROM tasks_taskrecord"
+            " WHERE status IN ('SCHEDULED', 'PENDING', 'STARTED', 'RETRY')"
         )
         return int(rows[0][0])
 

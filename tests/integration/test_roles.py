@@ -128,14 +128,18 @@ def secured(stack: Stack) -> Iterator[Secured]:
     try:
         yield secured
     finally:
-        # The stack is shared: no queue stays paused, no schedule stays behind.
+        # The stack is shared: no queue stays paused, no schedule stays behind, and no
+        # task waits an hour (the table would poll as busy for the next module).
         stack.manage(
             "shell",
             "-c",
-            "from webapp.tasks.models import QueueState, Schedule; "
+            "from webapp.tasks.models import QueueState, Schedule, Status, TaskRecord; "
             "from webapp.tasks.running import schedules; "
             "QueueState.objects.update(paused=False); "
-            "[schedules.delete_schedule(s) for s in Schedule.objects.all()]",
+            "[schedules.delete_schedule(s) for s in Schedule.objects.all()]; "
+            "waiting = TaskRecord.objects.filter(status=Status.SCHEDULED); "
+            "TaskRecord.mark_cancelled_many("
+            "[str(t) for t in waiting.values_list('task_id', flat=True)], note='test over')",
         )
         for client in secured.clients.values():
             client.close()
