@@ -283,3 +283,21 @@ def test_a_bulk_action_is_in_the_audit_trail_with_its_count_and_filter() -> None
     assert (entry.count, entry.channel) == (3, "api")
     assert entry.details["bulk_job"] == job.pk
     assert entry.details["filter"] == "status=PENDING"
+
+
+def test_a_job_delivered_again_after_its_worker_died_goes_on_from_its_cursor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bulk, "BATCH_SIZE", 2)
+    ids = [str(record.task_id) for record in pending(5)]
+    assert post(Client(), {"action": "cancel", "ids": ids}).status_code == 202
+    job = BulkJob.objects.get()
+
+    # The first delivery got one batch done, then its worker was killed (no code runs
+    # at a SIGKILL); with acks_late the message goes to the next worker, which runs it.
+    assert bulk.run_batch(BulkJob.objects.get(pk=job.pk))
+    bulk.run(job.pk, slice_seconds=None)
+
+    answer = Client().get(job.url, headers=JSON).json()
+    assert (answer["state"], answer["done"], answer["skipped"]) == ("done", 5, 0)
+    assert set(TaskRecord.objects.values_list("status", flat=True)) == {Status.REVOKED}
