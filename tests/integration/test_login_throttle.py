@@ -24,8 +24,10 @@ def url(stack: Stack) -> Iterator[str]:
         "DASHBOARD_REQUIRE_LOGIN": "true",
         # One proxy in front: X-Forwarded-For tells the addresses apart.
         "PROXY_COUNT": "1",
-        "LOGIN_FAILURES_PER_ACCOUNT": "3/15m",
-        "LOGIN_FAILURES_PER_ADDRESS": "6/15m",
+        # Day-long windows: django-ratelimit's windows end at a fixed moment per key, and
+        # a 15-minute one ended in the middle of a test once (7 failures, no 429).
+        "LOGIN_FAILURES_PER_ACCOUNT": "3/d",
+        "LOGIN_FAILURES_PER_ADDRESS": "6/d",
     }
     web = start_web(stack, port, env=env)
     yield f"http://127.0.0.1:{port}"
