@@ -10,6 +10,7 @@ from django.test import Client, RequestFactory
 from django_htmx.middleware import HtmxDetails
 from pytest_django import Settings
 
+from webapp.tasks import tasks
 from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models import (
     ApiToken,
@@ -19,6 +20,7 @@ from webapp.tasks.models import (
     Schedule,
     TaskRecord,
 )
+from webapp.tasks.running.publishing import BrokerUnavailable
 from webapp.tasks.web import audit
 
 pytestmark = pytest.mark.django_db
@@ -183,3 +185,24 @@ def test_days_and_ids_at_the_ends_of_the_calendar_are_answered(
     )
 
     assert answer.status_code == 200
+
+
+def test_a_launch_and_its_entry_are_one_commit_and_go_together_if_the_broker_refuses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: list[str] = []
+    monkeypatch.setattr(tasks, "publish", lambda task_id, kind: sent.append(task_id))
+    accepted = Client().post("/tasks/", {"type": "0"}, headers={"Accept": "application/json"})
+    assert accepted.status_code == 202
+    entry = AuditEntry.objects.get(action=AuditAction.LAUNCH)
+    assert str(entry.task_id) == accepted.json()["task_id"] == sent[0]
+    assert entry.details == {"kind": "instant"}
+
+    def refused(task_id: str, kind: int) -> None:
+        raise BrokerUnavailable("connection refused")
+
+    monkeypatch.setattr(tasks, "publish", refused)
+    answer = Client().post("/tasks/", {"type": "0"}, headers={"Accept": "application/json"})
+
+    assert answer.status_code == 503
+    assert TaskRecord.objects.count() == AuditEntry.objects.count() == 1  # the first launch's

@@ -20,6 +20,7 @@ from celery.signals import task_failure, task_revoked
 from celery.worker.request import Request
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
@@ -27,7 +28,7 @@ from redis.exceptions import RedisError
 from webapp.celery import app
 from webapp.tasks.catalogue import bodies
 from webapp.tasks.catalogue.kinds import Kind
-from webapp.tasks.models import Schedule, Status, TaskRecord
+from webapp.tasks.models import AuditEntry, Schedule, Status, TaskRecord
 from webapp.tasks.running import workers  # also registers the heartbeat receivers
 from webapp.tasks.running.publishing import BrokerUnavailable, publish
 
@@ -136,17 +137,25 @@ def launch(
     params: dict[str, Any] | None = None,
     run_at: datetime | None = None,
     schedule: Schedule | None = None,
+    audit: AuditEntry | None = None,
 ) -> TaskRecord:
     """Record a new task as PENDING, with its complete `params`, and queue it; with
     `run_at`, record it SCHEDULED for scheduling.publish_due to queue when due.
 
-    The record is committed before the message is sent, so the worker always finds
-    it. If the broker cannot take the message, the record is removed again and
-    BrokerUnavailable raised: no task is listed that will never run. (A process that
-    dies in between leaves a PENDING row: publishing.requeue_orphans sends it.)
+    The record (and `audit`, the launch's entry) is committed before the message is
+    sent, so the worker always finds it. If the broker cannot take the message, both
+    are removed again and BrokerUnavailable raised: no task is listed that will never
+    run, no launch is audited that did not happen. (A process that dies in between
+    leaves a PENDING row: publishing.requeue_orphans sends it.)
     """
     record = TaskRecord.submit(
-        kind, retry_of=retry_of, owner=owner, params=params, run_at=run_at, schedule=schedule
+        kind,
+        retry_of=retry_of,
+        owner=owner,
+        params=params,
+        run_at=run_at,
+        schedule=schedule,
+        audit=audit,
     )
     if run_at is not None:
         return record
@@ -154,7 +163,10 @@ def launch(
         publish(str(record.task_id), int(kind))
     except BrokerUnavailable as exc:
         logger.warning("could not queue task %s: %s", record.task_id, exc)
-        record.delete()
+        with transaction.atomic():
+            record.delete()
+            if audit is not None:
+                AuditEntry.objects.filter(pk=audit.pk).delete()
         raise
     return record
 

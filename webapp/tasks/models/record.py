@@ -14,6 +14,7 @@ from webapp.tasks.catalogue.kinds import Kind
 from webapp.tasks.models.workers import WorkerStatus
 
 if TYPE_CHECKING:
+    from webapp.tasks.models.audit import AuditEntry
     from webapp.tasks.models.schedules import Schedule
 
 
@@ -328,9 +329,11 @@ class TaskRecord(models.Model):
         params: dict[str, Any] | None = None,
         run_at: datetime | None = None,
         schedule: "Schedule | None" = None,
+        audit: "AuditEntry | None" = None,
     ) -> "TaskRecord":
         """A new task, PENDING for the caller to publish, or with `run_at`, SCHEDULED
-        for scheduling.publish_due to publish when due."""
+        for scheduling.publish_due to publish when due; with `audit`, its launch's
+        audit entry, in the same commit (one commit per submit)."""
         status = Status.SCHEDULED if run_at else Status.PENDING
         record = cls(
             kind=kind,
@@ -349,6 +352,9 @@ class TaskRecord(models.Model):
             insert(
                 TaskEvent(task=record, status=status, at=record.submitted_at, note="; ".join(notes))
             )
+            if audit is not None:
+                audit.task_id = record.task_id
+                insert(audit)
         return record
 
     @classmethod

@@ -72,6 +72,27 @@ def record(
 
     A bulk action is one entry: `record(request, AuditAction.BULK_CANCEL, count=n,
     matching=filter_query_string, skipped=skipped)`."""
+    written = entry_for(
+        request, action, task=task, count=count, queue=queue, schedule=schedule, token=token
+    )
+    written.details.update(details)
+    insert(written)  # (the prepared INSERT a submit uses: launches are the hot path)
+    return written
+
+
+def entry_for(
+    request: HttpRequest | None,
+    action: AuditAction,
+    *,
+    task: TaskRecord | UUID | str | None = None,
+    count: int | None = None,
+    queue: str = "",
+    schedule: Schedule | int | None = None,
+    token: ApiToken | None = None,
+    **details: Any,
+) -> AuditEntry:
+    """The entry `record` writes, unsaved: for a change that writes it in its own
+    commit (a launch: TaskRecord.submit)."""
     entry = AuditEntry(action=action, channel=channel_of(request), details=details)
     if request is None:
         entry.details["os_user"] = _os_user()
@@ -91,7 +112,6 @@ def record(
             "user": token.user.get_username(),
             "role": token.role,
         }
-    insert(entry)  # (the prepared INSERT a submit uses: launches are the hot path)
     return entry
 
 

@@ -88,11 +88,11 @@ def submit_task(request: HttpRequest) -> HttpResponse:
         return params_refused(request, exc)
     if limited := rate_limited(request):
         return limited
+    entry = audit.entry_for(request, AuditAction.LAUNCH, kind=kind.label)
     try:
-        record = launch(kind, owner=task_owner(request), params=params, run_at=run_at)
+        record = launch(kind, owner=task_owner(request), params=params, run_at=run_at, audit=entry)
     except BrokerUnavailable:
         return error_response(request, 503, BROKER_DOWN)
-    audit.record(request, AuditAction.LAUNCH, task=record, kind=record.get_kind_display())
 
     def json() -> HttpResponse:
         response = JsonResponse(record.as_json(), status=202)
