@@ -40,7 +40,15 @@ def test_a_running_tasks_json_shows_its_lines_as_it_runs_then_all_of_them(
         return task if seen else None
 
     running = wait_for(running_with_lines, 30, "lines of the running task")
-    done = wait_for_status(client, task_id, "SUCCESS")
+    wait_for_status(client, task_id, "SUCCESS")
+
+    # The output settles just after the outcome (the worker stores it as the run ends;
+    # the page polls on meanwhile): the last line is the body's own goodbye.
+    def settled() -> dict[str, Any] | None:
+        task = client.get(f"/tasks/{task_id}/").json()
+        return task if messages(task) and messages(task)[-1].startswith("slept") else None
+
+    done = wait_for(settled, 15, "the finished task's last lines")
 
     assert running["output"]["available"]
     assert messages(running)[0].startswith("sleeping 8.0 s in 20 steps")
