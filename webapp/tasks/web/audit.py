@@ -55,27 +55,11 @@ def channel_of(request: HttpRequest | None) -> AuditChannel:
     return CHANNEL_OF_ANSWER[answer_for(request)]
 
 
-def record(
-    request: HttpRequest | None,
-    action: AuditAction,
-    *,
-    task: TaskRecord | UUID | str | None = None,
-    count: int | None = None,
-    queue: str = "",
-    schedule: Schedule | int | None = None,
-    token: ApiToken | None = None,
-    **details: Any,
-) -> AuditEntry:
-    """Write one entry for `action`, done by whoever made `request` (None: manage.py),
-    touching `task`, `count` tasks, `queue`, `schedule` or `token`; `details` is any
-    more JSON worth keeping (a bulk action's filter, a retry's new task).
-
-    A bulk action is one entry: `record(request, AuditAction.BULK_CANCEL, count=n,
-    matching=filter_query_string, skipped=skipped)`."""
-    written = entry_for(
-        request, action, task=task, count=count, queue=queue, schedule=schedule, token=token
-    )
-    written.details.update(details)
+def record(request: HttpRequest | None, action: AuditAction, **fields: Any) -> AuditEntry:
+    """Write one entry for `action`, done by whoever made `request` (None: manage.py);
+    `fields` as entry_for takes them. A bulk action is one entry:
+    `record(request, AuditAction.BULK_CANCEL, count=n, filter=query_string)`."""
+    written = entry_for(request, action, **fields)
     insert(written)  # (the prepared INSERT a submit uses: launches are the hot path)
     return written
 
@@ -91,8 +75,10 @@ def entry_for(
     token: ApiToken | None = None,
     **details: Any,
 ) -> AuditEntry:
-    """The entry `record` writes, unsaved: for a change that writes it in its own
-    commit (a launch: TaskRecord.submit)."""
+    """The entry for `action` by whoever made `request` (None: manage.py), unsaved,
+    touching `task`, `count` tasks, `queue`, `schedule` or `token`; `details` is any
+    more JSON worth keeping (a bulk action's filter, a retry's new task). `record`
+    writes it; a launch writes it in its own commit (TaskRecord.submit)."""
     entry = AuditEntry(action=action, channel=channel_of(request), details=details)
     if request is None:
         entry.details["os_user"] = _os_user()
