@@ -55,14 +55,33 @@ def scrolled_to_end(page: Page) -> bool:
     )
 
 
+# Notes, as each new panel arrives (a microtask after the swap, before any other
+# task runs), whether it is scrolled to its end.
+NOTE_EVERY_NEW_PANEL = """() => {
+  window.panelsAtEnd = [];
+  new MutationObserver(() => {
+    const el = document.getElementById("task-output");
+    if (!el || el.dataset.noted) return;
+    el.dataset.noted = "1";
+    window.panelsAtEnd.push(el.scrollHeight - el.scrollTop - el.clientHeight < 8);
+  }).observe(document.body, { childList: true, subtree: true });
+}"""
+
+
 def test_the_panel_follows_the_end_unless_the_reader_scrolled_up(page: Page, stack: Stack) -> None:
     task_id = celery_call(stack, "demo.chatter", "[150, 30, 0.08]")  # 12 s, overflows the panel
     page.goto(f"/tasks/{task_id}/")
     wait_in_page(page, lambda: len(shown_lines(page)) >= 40, 20, "the panel to overflow")
     wait_in_page(page, lambda: scrolled_to_end(page), 5, "the panel at its end")
+    page.evaluate(NOTE_EVERY_NEW_PANEL)
     seen = len(shown_lines(page))
     wait_in_page(page, lambda: len(shown_lines(page)) > seen + 5, 10, "more lines")
     assert scrolled_to_end(page)
+    # Every panel a poll brought was at its end before anything could look at it,
+    # not only the one this test happened to read.
+    at_end = page.evaluate("window.panelsAtEnd")
+    assert at_end
+    assert all(at_end)
 
     page.eval_on_selector("#task-output", "el => { el.scrollTop = 0; }")
     seen = len(shown_lines(page))

@@ -19,11 +19,13 @@
     scrolledTo = element.scrollTop;
   });
 
-  // htmx:load fires on the new content of every swap (and bubbles, unlike the
-  // events of the section that an outerHTML swap removed).
-  document.addEventListener("htmx:load", () => {
+  // htmx:afterSwap fires on the new content in the same task as the swap, before the
+  // browser paints: the panel never shows at its top in between (htmx:load waits for
+  // the settle delay, and a reader - or a test - could see the gap).
+  document.addEventListener("htmx:afterSwap", (event) => {
     const element = panel();
-    if (element) element.scrollTop = following ? element.scrollHeight : scrolledTo;
+    if (!element || !(event.target instanceof Node) || !event.target.contains(element)) return;
+    element.scrollTop = following ? element.scrollHeight : scrolledTo;
   });
 
   const element = panel();
