@@ -60,3 +60,17 @@ def test_a_viewer_sees_everyones_tasks_and_no_button(browser: Browser, secured_u
     assert viewer.locator("#queues button").count() == 0
     assert serious_violations(viewer) == []
     viewer.screenshot(path=SCREENSHOTS / "roles-viewer.png", full_page=True)
+
+    # No selection column for a role that cannot act in bulk: eight columns, ID first,
+    # and on a phone the row's first line is still ID, kind and status.
+    headers = viewer.locator("#task-table thead th")
+    expect(headers).to_have_count(8)
+    expect(headers.first).to_have_text("ID")
+    viewer.set_viewport_size({"width": 390, "height": 844})
+    row = viewer.locator(f'[id="task-{launched}"]')
+    first_line = [row.locator(s).bounding_box() for s in ("td >> nth=0", ".status")]
+    times = [row.locator(s).bounding_box() for s in ("td.submitted", "td.runtime")]
+    assert all(first_line + times)
+    assert abs(first_line[0]["y"] - first_line[1]["y"]) < 12, first_line  # type: ignore[index]
+    assert abs(times[0]["y"] - times[1]["y"]) < 12, times  # type: ignore[index]
+    viewer.screenshot(path=SCREENSHOTS / "roles-viewer-narrow.png", full_page=True)
