@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from conftest import Stack, free_port, start_web, wait_for
+from tests.role_table import ROLE_PERMISSIONS
 
 USERS = """
 from django.contrib.auth.models import Group, User
@@ -31,25 +32,6 @@ for name, group, staff in [
         user.groups.add(Group.objects.get_or_create(name=group)[0])
 """
 
-# What each role may do, as the README's table says: the specification under test.
-ROLE_PERMISSIONS = {
-    "viewer": {"tasks.view_all_tasks"},
-    "operator": {
-        "tasks.launch_task",
-        "tasks.steer_task",
-        "tasks.manage_schedules",
-        "tasks.bulk_act",
-    },
-    "admin": {
-        "tasks.launch_task",
-        "tasks.steer_task",
-        "tasks.manage_schedules",
-        "tasks.bulk_act",
-        "tasks.steer_queue",
-        "tasks.view_all_tasks",
-        "tasks.view_audit",
-    },
-}
 ROLES_WITH = {
     permission: [role for role, given in ROLE_PERMISSIONS.items() if permission in given]
     for permission in ROLE_PERMISSIONS["admin"]

@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group, Permission, User
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from tests.role_table import ROLE_PERMISSIONS
 from webapp.tasks.access.roles import EVERY_PERMISSION, permissions_of
 from webapp.tasks.models import ApiToken, Role, TaskRecord, role_of
 
@@ -48,16 +49,8 @@ def test_every_view_that_changes_something_declares_a_permission() -> None:
     assert not undeclared, "\n".join(undeclared)
 
 
-ROLE_PERMISSIONS = {
-    "viewer": {"tasks.view_all_tasks"},
-    "operator": {
-        "tasks.launch_task",
-        "tasks.steer_task",
-        "tasks.manage_schedules",
-        "tasks.bulk_act",
-    },
-    "admin": set(EVERY_PERMISSION),
-}
+def test_an_admin_has_every_permission_the_code_knows() -> None:
+    assert ROLE_PERMISSIONS["admin"] == set(EVERY_PERMISSION)
 
 
 @pytest.mark.parametrize("role", list(ROLE_PERMISSIONS))
