@@ -18,7 +18,7 @@ from django.utils import timezone
 from pytest_django import Settings
 
 from webapp.tasks.catalogue.kinds import Kind
-from webapp.tasks.models import TaskRecord, WorkerStatus
+from webapp.tasks.models import Status, StatusCount, TaskRecord, WorkerStatus
 from webapp.tasks.table import page
 
 # Outside a transaction: the page is only kept for requests outside one.
@@ -79,6 +79,59 @@ def test_progress_alone_keeps_a_page_for_as_long_as_a_poll_takes(
     monkeypatch.setattr(page, "FRESH_SECONDS", 0)
     TaskRecord.report_progress(str(running.task_id), 60)
     assert 'value="60"' in client.get("/", headers=PAGE).text
+
+
+def counting_renders(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    # A flush between transactional tests empties the trigger-kept counts' rows,
+    # which the migrations made and the triggers only update: made again here.
+    StatusCount.objects.bulk_create([StatusCount(status=s) for s in Status], ignore_conflicts=True)
+    renders: list[object] = []
+    render = page.render_shell
+
+    def counted(*args: object) -> page.Shell:
+        renders.append(args)
+        return render(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(page, "render_shell", counted)
+    return renders
+
+
+def test_counts_alone_keep_a_live_page_for_as_long_as_a_poll_takes(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A busy hour moves the counts (and the queues' depths) many times a second
+    # without touching the rows a page shows: a page whose table polls at once is
+    # served as it is, not rendered for every load.
+    monkeypatch.setattr(page, "FRESH_SECONDS", 3600)
+    renders = counting_renders(monkeypatch)
+    running = TaskRecord.submit(Kind.LONG)
+    TaskRecord.mark_started(str(running.task_id), worker="w1")
+    client.get("/?status=STARTED", headers=PAGE)
+    renders.clear()
+
+    TaskRecord.submit(Kind.SHORT)  # counted as pending; not a row of this page
+    assert client.get("/?status=STARTED", headers=PAGE).status_code == 200
+    assert renders == []
+
+    monkeypatch.setattr(page, "FRESH_SECONDS", 0)
+    TaskRecord.submit(Kind.SHORT)
+    client.get("/?status=STARTED", headers=PAGE)
+    assert len(renders) == 1
+
+
+def test_a_page_that_polls_slowly_shows_new_counts_at_once(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(page, "FRESH_SECONDS", 3600)
+    renders = counting_renders(monkeypatch)
+    client.get("/?status=FAILURE", headers=PAGE)  # nothing runs: it polls every 5 s
+    renders.clear()
+
+    TaskRecord.submit(Kind.SHORT)
+    answer = client.get("/?status=FAILURE", headers=PAGE).text
+
+    assert len(renders) == 1
+    assert re.search(r'class="count">1</span> <span class="label">pending', answer)
 
 
 def test_the_reload_after_an_action_shows_what_the_action_did(

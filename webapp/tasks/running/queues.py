@@ -56,7 +56,12 @@ class Queue:
         """What a poll must notice: pause, consumers and depth. A user's own waiting
         count is not here: it moves with their status counts, which the version has."""
         depth = "" if self.own_only else f":{self.waiting}"
-        return f"{self.name}:{self.paused}:{self.consumers}{depth}"
+        return f"{self.shape}{depth}"
+
+    @property
+    def shape(self) -> str:
+        """The version but for the depth, which a busy queue moves all the time."""
+        return f"{self.name}:{self.paused}:{self.consumers}"
 
     def as_json(self) -> dict[str, Any]:
         oldest = self.oldest

@@ -12,10 +12,13 @@ own values: while nothing changed, no query but one and no template runs.
 connection committed, this one wrote nothing, the workers are not due a check) on
 SQLite; when it moved (workers write heartbeats every 2 s), or on other databases,
 the table's version (what the live fragment is cached by) unchanged; and the same
-minute (the charts' hour moves with the clock). When only running tasks' progress
-moved, a page known current less than POLL_ACTIVE_SECONDS ago is served as it is:
-the live table in it polls at that pace, and a busy hour, whose running tasks change
-the page several times a second, then costs a render a second, not one per load.
+minute (the charts' hour moves with the clock). When only numbers moved - running
+tasks' progress, the status counts, the queues' depths - a page known current less
+than POLL_ACTIVE_SECONDS ago, whose live table polls at that pace, is served as it
+is: its first poll brings them. A busy hour, whose running tasks, finishing tasks and
+draining queues move them many times a second, then costs a render a second per
+process, not one per load. Anything else - a row that came or went, a worker, a
+pause, a slower-than-usual mark - shows at once.
 
 The key holds the query, and with it the owner scope; the scheme and host; and
 whether someone is logged in. So a page never crosses owners, and the name in it is
@@ -53,9 +56,9 @@ from webapp.tasks.web.context_processors import site_links
 
 # The per-response values, by the name the templates know them by.
 SLOTS = ("csrf_token", "csp_nonce", "username", "json_url")
-# A page known current this recently is served as it is when only running tasks'
-# progress moved since: a busy hour does that several times a second, and the live
-# table in the page polls at this pace anyway.
+# A page known current this recently is served as it is when only numbers moved
+# since (progress, counts, queue depths): a busy hour moves them many times a
+# second, and the live table in such a page polls at this pace anyway.
 FRESH_SECONDS = settings.POLL_ACTIVE_SECONDS
 # Pages kept per process (~50 KB each); plain dict operations, safe in threaded servers.
 KEEP = 64
@@ -67,7 +70,8 @@ class Shell:
 
     stamp: object  # the database's stamp when it was last known current (SQLite)
     version: str  # the table's version it shows (dashboard.version_of)
-    shape: str  # and its shape (dashboard.shape_of: the same but for progress)
+    shape: str  # and its shape (query.shape_of: the same but for the moving numbers)
+    active: bool  # its live table polls at the active pace (POLL_ACTIVE_SECONDS)
     minute: int
     checked_at: float  # time.monotonic() when it was last known current
     pieces: tuple[bytes, ...]  # markup, slot name, markup, ..., markup (UTF-8)
@@ -130,9 +134,9 @@ def dashboard_page(request: HttpRequest, query: TableQuery) -> HttpResponse:
             # Something was committed (a worker's heartbeat every 2 s, a task not on
             # this page), and the page shows none of it.
             shell = replace(shell, stamp=stamp, checked_at=now)
-        elif shape == shell.shape and now - shell.checked_at < FRESH_SECONDS:
-            # Only running tasks' progress moved, and the page is younger than a poll
-            # of the live table it carries: served as it is (it stays unconfirmed).
+        elif shape == shell.shape and shell.active and now - shell.checked_at < FRESH_SECONDS:
+            # Only numbers moved, and the page is younger than a poll of the live
+            # table it carries: served as it is (it stays unconfirmed).
             pass
         else:
             shell = render_shell(request, query, authenticated, stamp, minute)
@@ -187,6 +191,7 @@ def render_shell(
         stamp=stamp,
         version=snap.version,
         shape=snap.shape,
+        active=snap.active,
         minute=minute,
         checked_at=checked_at,
         pieces=pieces_utf8,

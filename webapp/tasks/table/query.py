@@ -305,7 +305,7 @@ class Snapshot:
     matching_exact: bool
     queues: list[Queue] = field(default_factory=list)
     version: str = field(init=False)
-    shape: str = field(init=False)  # the version but for the rows' updated_at
+    shape: str = field(init=False)  # the version but for progress, counts, queue depths
     slow: set[int] = field(init=False)  # running rows slower than usual (metrics/reading.py)
 
     def __post_init__(self) -> None:
@@ -316,7 +316,7 @@ class Snapshot:
             self.query, stamps, self.counts, self.workers, self.queues, self.slow
         )
         ids = [t.id for t in tasks]
-        self.shape = shape_of(self.query, ids, self.counts, self.workers, self.queues, self.slow)
+        self.shape = shape_of(self.query, ids, self.workers, self.queues, self.slow)
 
     @property
     def active(self) -> bool:
@@ -402,14 +402,15 @@ def poll_version(query: TableQuery) -> str:
 
 
 def table_state(query: TableQuery) -> tuple[str, str]:
-    """The table's version, and its shape: the same but for the rows' updated_at, so
-    it holds while only running tasks' progress moves (three index reads and the
+    """The table's version, and its shape: the same but for the numbers a busy system
+    moves all the time - the rows' progress (their updated_at), the status counts and
+    the queues' depths - so it holds while only those move (three index reads and the
     queues, as poll_version's when it can't tell from the stamp)."""
     stamps, slow = visible_rows(query)
     counts, workers = status_counts(query), WorkerStatus.online()
     queue_list = queues.overview(query.owner, workers, with_oldest=False)
     version = version_of(query, stamps, counts, workers, queue_list, slow)
-    return version, shape_of(query, [pk for pk, _ in stamps], counts, workers, queue_list, slow)
+    return version, shape_of(query, [pk for pk, _ in stamps], workers, queue_list, slow)
 
 
 def visible_rows(query: TableQuery) -> tuple[list[tuple[int, datetime]], set[int]]:
@@ -432,16 +433,14 @@ def slow_rows(rows: list[tuple[int, str, int | None, datetime | None]]) -> set[i
 def shape_of(
     query: TableQuery,
     ids: list[int],
-    counts: dict[str, int],
     workers: list[WorkerStatus],
     queue_list: list[Queue],
     slow: set[int],
 ) -> str:
     rows = ",".join(map(str, ids))
     online = "|".join(f"{w.hostname}:{w.concurrency}:{','.join(w.consuming)}" for w in workers)
-    numbers = ",".join(str(n) for n in counts.values())
-    waiting = "|".join(queue.version for queue in queue_list)
-    key = f"{query}|{rows}|{numbers}|{online}|{waiting}|{sorted(slow)}"
+    steering = "|".join(queue.shape for queue in queue_list)
+    key = f"{query}|{rows}|{online}|{steering}|{sorted(slow)}"
     return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
 
 
