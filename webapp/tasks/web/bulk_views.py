@@ -18,7 +18,7 @@ from webapp.tasks.running.publishing import BrokerUnavailable
 from webapp.tasks.table.query import BadQuery, TableQuery
 from webapp.tasks.web import audit
 from webapp.tasks.web.actions import next_url
-from webapp.tasks.web.answers import BROKER_DOWN
+from webapp.tasks.web.answers import BROKER_DOWN, rate_limited
 from webapp.tasks.web.bulk_progress import VERBS, as_json, progress_text, status_region, tasks_text
 from webapp.tasks.web.inputs import form_values, json_object, read_field
 from webapp.tasks.web.representations import (
@@ -145,6 +145,10 @@ def bulk_actions(request: HttpRequest) -> HttpResponse:
     answer = answer_for(request)
     if answer is not Answer.JSON and read_field(request, "confirm") != "yes":
         return confirmation(request, selection, bulk.count_selected(selection, scope))
+    # A retry launches tasks: it counts as a submission (one per request; its batches
+    # then pace the launches), so a script cannot get round the limit through here.
+    if selection.action == BulkJob.Action.RETRY and (limited := rate_limited(request)):
+        return limited
     try:
         job = bulk.start(selection, scope, task_owner(request))
     except BrokerUnavailable:
