@@ -8,11 +8,13 @@ ends FAILURE with the reason. The copy of the message Redis redelivers later is
 skipped either way: no attempt starts twice.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -132,3 +134,59 @@ def test_a_task_not_safe_to_repeat_of_a_killed_worker_fails_and_never_reruns(
     assert task["attempts"] == 1
     assert task["task_result"] is None
     assert timeline(faults, task_id) == ["PENDING", "STARTED", "FAILURE"]
+
+
+# Queued tasks straight into the database (a message each would be the test's cost):
+# kind long, submitted now, so that no orphan sweep sends them while they wait.
+INSERT_QUEUED = """
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count)
+INSERT INTO tasks_taskrecord (
+    task_id, kind, name, status, progress, attempts, submitted_at, updated_at,
+    error, traceback, worker, worker_instance
+)
+SELECT lower(hex(randomblob(16))), 3, '', 'PENDING', 0, 0, stamp, stamp, '', '', '', ''
+FROM (SELECT i, strftime('%Y-%m-%d %H:%M:%f', 'now') AS stamp FROM n)
+"""
+QUEUED = 10_000
+
+
+def test_a_bulk_job_whose_pool_process_dies_goes_on_from_where_it_was(
+    faults: Stack, client: httpx.Client
+) -> None:
+    with contextlib.closing(faults.database()) as db:
+        db.execute("PRAGMA busy_timeout = 20000")
+        with db:
+            db.execute(INSERT_QUEUED, {"count": QUEUED})
+    answer = client.post(
+        "/tasks/bulk/", json={"action": "cancel", "filter": {"kind": "3", "status": "PENDING"}}
+    )
+    assert answer.status_code == 202, answer.text
+    url = answer.json()["url"]
+    assert answer.json()["total"] == QUEUED
+
+    def under_way() -> bool:
+        job = client.get(url).json()
+        assert job["state"] != "done", "the job ended before it could be interrupted"
+        return bool(job["state"] == "running" and job["done"] >= 200)
+
+    wait_for(under_way, 30, "the bulk job to be under way", interval=0.05)
+    [pool_process] = pool_processes(faults.services["victim"])
+    os.kill(pool_process, signal.SIGKILL)
+
+    def ended() -> dict[str, Any] | None:
+        job = client.get(url).json()
+        return job if job["state"] in ("done", "failed") else None
+
+    job = wait_for(ended, 90, "the bulk job to end")
+    assert (job["state"], job["done"], job["skipped"]) == ("done", QUEUED, 0), job
+    # Every task cancelled once: the batch the kill cut short was rolled back and
+    # done again, none twice, none left behind.
+    assert faults.fetch(
+        "SELECT count(*) FROM tasks_taskrecord WHERE kind = 3 AND status = 'PENDING'"
+    ) == [(0,)]
+    twice = faults.fetch(
+        "SELECT task_id FROM tasks_taskevent WHERE status = 'REVOKED'"
+        " GROUP BY task_id HAVING count(*) > 1"
+    )
+    assert twice == []
+    assert "WorkerLostError" in faults.services["victim"].log()
