@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -9,12 +10,23 @@ import pytest
 from conftest import Stack, free_port, start_web
 
 
+@contextmanager
+def web_limited_to(stack: Stack, rate: str) -> Iterator[str]:
+    """A web process of its own with this rate. Day-long windows: django-ratelimit
+    ends a window at a fixed moment, which must not fall inside a test; and a rate of
+    its own is a bucket of its own (the key holds the rate)."""
+    port = free_port()
+    web = start_web(stack, port, env=stack.env | {"SUBMIT_RATE_LIMIT": rate})
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        web.stop()
+
+
 @pytest.fixture(scope="module")
 def limited_url(stack: Stack) -> Iterator[str]:
-    port = free_port()
-    web = start_web(stack, port, env=stack.env | {"SUBMIT_RATE_LIMIT": "3/h"})
-    yield f"http://127.0.0.1:{port}"
-    web.stop()
+    with web_limited_to(stack, "3/d") as url:
+        yield url
 
 
 def test_the_fourth_submission_in_the_window_is_429(limited_url: str) -> None:
@@ -26,27 +38,18 @@ def test_the_fourth_submission_in_the_window_is_429(limited_url: str) -> None:
     assert "Too many tasks launched" in refused.json()["error"]
 
 
-@pytest.fixture(scope="module")
-def retry_limited_url(stack: Stack) -> Iterator[str]:
-    # A rate of its own is a bucket of its own (django-ratelimit keys by the rate):
-    # the submissions above do not count here.
-    port = free_port()
-    web = start_web(stack, port, env=stack.env | {"SUBMIT_RATE_LIMIT": "2/d"})
-    yield f"http://127.0.0.1:{port}"
-    web.stop()
-
-
-def test_a_bulk_retry_counts_as_a_submission(retry_limited_url: str) -> None:
+def test_a_bulk_retry_counts_as_a_submission(stack: Stack) -> None:
     # Ids of no task: the job still starts (and skips them), and the point is whether
     # it may start at all.
     def bulk(action: str) -> httpx.Response:
         body = {"action": action, "ids": [str(uuid.uuid4())]}
-        return httpx.post(f"{retry_limited_url}/tasks/bulk/", json=body)
+        return httpx.post(f"{url}/tasks/bulk/", json=body)
 
-    answers = [bulk("retry") for _ in range(3)]
+    with web_limited_to(stack, "2/d") as url:
+        answers = [bulk("retry") for _ in range(3)]
+        cancelled = bulk("cancel")
 
     assert [a.status_code for a in answers] == [202, 202, 429]
     assert int(answers[-1].headers["Retry-After"]) > 0
     assert "Too many tasks launched" in answers[-1].json()["error"]
-    # Cancelling launches nothing: not limited.
-    assert bulk("cancel").status_code == 202
+    assert cancelled.status_code == 202  # cancelling launches nothing: not limited
