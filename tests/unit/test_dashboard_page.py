@@ -30,6 +30,13 @@ NONCE = re.compile(r'nonce="([^"]+)"')
 
 
 @pytest.fixture(autouse=True)
+def counted_statuses() -> None:
+    # A flush between transactional tests empties the trigger-kept counts' rows,
+    # which the migrations made and the triggers only update: made again here.
+    StatusCount.objects.bulk_create([StatusCount(status=s) for s in Status], ignore_conflicts=True)
+
+
+@pytest.fixture(autouse=True)
 def no_pages_kept() -> Iterator[None]:
     page._shells.clear()
     yield
@@ -82,9 +89,6 @@ def test_progress_alone_keeps_a_page_for_as_long_as_a_poll_takes(
 
 
 def counting_renders(monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    # A flush between transactional tests empties the trigger-kept counts' rows,
-    # which the migrations made and the triggers only update: made again here.
-    StatusCount.objects.bulk_create([StatusCount(status=s) for s in Status], ignore_conflicts=True)
     renders: list[object] = []
     render = page.render_shell
 
@@ -117,6 +121,30 @@ def test_counts_alone_keep_a_live_page_for_as_long_as_a_poll_takes(
     TaskRecord.submit(Kind.SHORT)
     client.get("/?status=STARTED", headers=PAGE)
     assert len(renders) == 1
+
+
+def test_a_page_served_for_moved_numbers_is_not_looked_at_again_until_a_commit(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A busy hour loads the page many times between two commits: after one look at
+    # the table's state finds only numbers moved, the loads up to the next commit
+    # cost the stamp alone, as a page known current does.
+    monkeypatch.setattr(page, "FRESH_SECONDS", 3600)
+    running = TaskRecord.submit(Kind.LONG)
+    TaskRecord.mark_started(str(running.task_id), worker="w1")
+    client.get("/", headers=PAGE)
+    TaskRecord.report_progress(str(running.task_id), 30)
+    client.get("/", headers=PAGE)  # looks, finds progress alone moved: served as it is
+
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get("/", headers=PAGE)
+
+    assert 'value="30"' not in again.text
+    assert len(queries) == 1  # the database's stamp
+    TaskRecord.report_progress(str(running.task_id), 40)
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/", headers=PAGE)
+    assert len(queries) > 1  # a commit: looked at again
 
 
 def test_a_page_that_polls_slowly_shows_new_counts_at_once(

@@ -75,6 +75,13 @@ class Shell:
     minute: int
     checked_at: float  # time.monotonic() when it was last known current
     pieces: tuple[bytes, ...]  # markup, slot name, markup, ..., markup (UTF-8)
+    # The stamp at which it was last found to differ by numbers alone (served as it
+    # is while fresh): the same stamp again needs no second look.
+    compared: object = None
+
+    def fresh(self, now: float) -> bool:
+        """Known current less than a poll of its live table ago."""
+        return now - self.checked_at < FRESH_SECONDS
 
     def fill(self, values: dict[str, str]) -> bytes:
         encoded = {name.encode(): value.encode() for name, value in values.items()}
@@ -128,16 +135,19 @@ def dashboard_page(request: HttpRequest, query: TableQuery) -> HttpResponse:
         shell = render_shell(request, query, authenticated, stamp, minute)
     elif stamp is not None and shell.stamp == stamp:
         pass  # nothing committed since the page was known current
+    elif stamp is not None and shell.compared == stamp and shell.fresh(now):
+        pass  # nothing committed since only numbers were found to have moved
     else:
         version, shape = table_state(query)
         if version == shell.version:
             # Something was committed (a worker's heartbeat every 2 s, a task not on
             # this page), and the page shows none of it.
             shell = replace(shell, stamp=stamp, checked_at=now)
-        elif shape == shell.shape and shell.active and now - shell.checked_at < FRESH_SECONDS:
+        elif shape == shell.shape and shell.active and shell.fresh(now):
             # Only numbers moved, and the page is younger than a poll of the live
-            # table it carries: served as it is (it stays unconfirmed).
-            pass
+            # table it carries: served as it is (it stays unconfirmed), and so are
+            # the loads that come before the next commit, without looking again.
+            shell = replace(shell, compared=stamp)
         else:
             shell = render_shell(request, query, authenticated, stamp, minute)
     if len(_shells) >= KEEP and key not in _shells:
