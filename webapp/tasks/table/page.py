@@ -8,7 +8,7 @@ own parameters). So the page is rendered once with a random marker in each of th
 places, kept in this process's memory, and each response joins the pieces with its
 own values: while nothing changed, no query but one and no template runs.
 
-"Nothing changed" is the database's stamp (`dashboard.database_stamp`: no other
+"Nothing changed" is the database's stamp (`query.database_stamp`: no other
 connection committed, this one wrote nothing, the workers are not due a check) on
 SQLite; when it moved (workers write heartbeats every 2 s), or on other databases,
 the table's version (what the live fragment is cached by) unchanged; and the same
@@ -69,7 +69,7 @@ class Shell:
     """A rendered page cut at its per-response values."""
 
     stamp: object  # the database's stamp when it was last known current (SQLite)
-    version: str  # the table's version it shows (dashboard.version_of)
+    version: str  # the table's version it shows (query.version_of)
     shape: str  # and its shape (query.shape_of: the same but for the moving numbers)
     active: bool  # its live table polls at the active pace (POLL_ACTIVE_SECONDS)
     minute: int
