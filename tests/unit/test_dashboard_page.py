@@ -68,12 +68,17 @@ def test_the_kept_page_is_the_page_a_fresh_render_gives(
     assert per_response_parts_blanked(kept.text) == per_response_parts_blanked(fresh.text)
 
 
+def a_running_task() -> TaskRecord:
+    running = TaskRecord.submit(Kind.LONG)
+    TaskRecord.mark_started(str(running.task_id), worker="w1")
+    return running
+
+
 def test_progress_alone_keeps_a_page_for_as_long_as_a_poll_takes(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(page, "FRESH_SECONDS", 3600)
-    running = TaskRecord.submit(Kind.LONG)
-    TaskRecord.mark_started(str(running.task_id), worker="w1")
+    running = a_running_task()
     TaskRecord.report_progress(str(running.task_id), 10)
     client.get("/", headers=PAGE)
 
@@ -108,8 +113,7 @@ def test_counts_alone_keep_a_live_page_for_as_long_as_a_poll_takes(
     # served as it is, not rendered for every load.
     monkeypatch.setattr(page, "FRESH_SECONDS", 3600)
     renders = counting_renders(monkeypatch)
-    running = TaskRecord.submit(Kind.LONG)
-    TaskRecord.mark_started(str(running.task_id), worker="w1")
+    a_running_task()
     client.get("/?status=STARTED", headers=PAGE)
     renders.clear()
 
@@ -130,8 +134,7 @@ def test_a_page_served_for_moved_numbers_is_not_looked_at_again_until_a_commit(
     # the table's state finds only numbers moved, the loads up to the next commit
     # cost the stamp alone, as a page known current does.
     monkeypatch.setattr(page, "FRESH_SECONDS", 3600)
-    running = TaskRecord.submit(Kind.LONG)
-    TaskRecord.mark_started(str(running.task_id), worker="w1")
+    running = a_running_task()
     client.get("/", headers=PAGE)
     TaskRecord.report_progress(str(running.task_id), 30)
     client.get("/", headers=PAGE)  # looks, finds progress alone moved: served as it is
