@@ -344,10 +344,18 @@ def version_of(
     task's table polls anyway: the version moves once, when a row passes its kind's
     usual time, within WORKER_CHECK_SECONDS on SQLite.)"""
     rows = "|".join(f"{pk}:{updated.isoformat()}" for pk, updated in stamps)
-    online = "|".join(f"{w.hostname}:{w.concurrency}:{','.join(w.consuming)}" for w in workers)
     numbers = ",".join(str(n) for n in counts.values())
     waiting = "|".join(queue.version for queue in queue_list)
-    key = f"{query}|{rows}|{numbers}|{online}|{waiting}|{sorted(slow)}"
+    return digest(query, rows, numbers, workers_key(workers), waiting, sorted(slow))
+
+
+def workers_key(workers: list[WorkerStatus]) -> str:
+    return "|".join(f"{w.hostname}:{w.concurrency}:{','.join(w.consuming)}" for w in workers)
+
+
+def digest(*parts: object) -> str:
+    """A short hash of the parts, each as text, joined by "|"."""
+    key = "|".join(map(str, parts))
     return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
 
 
@@ -437,11 +445,10 @@ def shape_of(
     queue_list: list[Queue],
     slow: set[int],
 ) -> str:
-    rows = ",".join(map(str, ids))
-    online = "|".join(f"{w.hostname}:{w.concurrency}:{','.join(w.consuming)}" for w in workers)
+    """The version but for the numbers a busy system moves all the time: the rows'
+    progress (only their ids here), the status counts and the queues' depths."""
     steering = "|".join(queue.shape for queue in queue_list)
-    key = f"{query}|{rows}|{online}|{steering}|{sorted(slow)}"
-    return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+    return digest(query, ",".join(map(str, ids)), workers_key(workers), steering, sorted(slow))
 
 
 def snapshot(query: TableQuery, with_queues: bool = True) -> Snapshot:
