@@ -40,7 +40,7 @@ def users(stack: Stack) -> Iterator[dict[str, Any]]:
         yield clients | {"ids": ids}
 
 
-def queue_directly(stack: Stack, owner: int, count: int) -> None:
+def queue_directly(stack: Stack, owner: int | None, count: int) -> None:
     with contextlib.closing(stack.database()) as db:
         db.execute("PRAGMA busy_timeout = 20000")
         with db:

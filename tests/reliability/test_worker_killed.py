@@ -8,7 +8,6 @@ ends FAILURE with the reason. The copy of the message Redis redelivers later is
 skipped either way: no attempt starts twice.
 """
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -21,6 +20,7 @@ import pytest
 
 from conftest import Service, Stack, start_worker, wait_for
 from tests.integration.conftest import submit, wait_for_status
+from tests.integration.test_bulk import queue_directly
 from tests.reliability.conftest import (
     curl_like,
     notes,
@@ -136,27 +136,13 @@ def test_a_task_not_safe_to_repeat_of_a_killed_worker_fails_and_never_reruns(
     assert timeline(faults, task_id) == ["PENDING", "STARTED", "FAILURE"]
 
 
-# Queued tasks straight into the database (a message each would be the test's cost):
-# kind long, submitted now, so that no orphan sweep sends them while they wait.
-INSERT_QUEUED = """
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count)
-INSERT INTO tasks_taskrecord (
-    task_id, kind, name, status, progress, attempts, submitted_at, updated_at,
-    error, traceback, worker, worker_instance
-)
-SELECT lower(hex(randomblob(16))), 3, '', 'PENDING', 0, 0, stamp, stamp, '', '', '', ''
-FROM (SELECT i, strftime('%Y-%m-%d %H:%M:%f', 'now') AS stamp FROM n)
-"""
 QUEUED = 10_000
 
 
 def test_a_bulk_job_whose_pool_process_dies_goes_on_from_where_it_was(
     faults: Stack, client: httpx.Client
 ) -> None:
-    with contextlib.closing(faults.database()) as db:
-        db.execute("PRAGMA busy_timeout = 20000")
-        with db:
-            db.execute(INSERT_QUEUED, {"count": QUEUED})
+    queue_directly(faults, None, QUEUED)
     answer = client.post(
         "/tasks/bulk/", json={"action": "cancel", "filter": {"kind": "3", "status": "PENDING"}}
     )
